@@ -1,0 +1,83 @@
+"""``resilience compare RESULTS --baseline jit``: paired comparison tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from resilience.errors import ResilienceError
+
+
+def _one_line(exc: BaseException) -> str:
+    return (
+        "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        or type(exc).__name__
+    )
+
+
+_PROBABILITY = click.FloatRange(0.0, 1.0, min_open=True, max_open=True)
+
+
+@click.command("compare")
+@click.argument("results", type=click.Path(exists=True, path_type=Path))
+@click.option("--baseline", default="jit", show_default=True, help="Strategy to compare against.")
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    default=("total_cost", "lost_units", "fill_rate"),
+    show_default=True,
+    help="Per-path variable to compare; repeat for several.",
+)
+@click.option("--level", default=0.95, show_default=True, type=_PROBABILITY, help="VaR/CVaR level.")
+@click.option(
+    "--confidence",
+    default=0.95,
+    show_default=True,
+    type=_PROBABILITY,
+    help="Confidence of the intervals.",
+)
+@click.option(
+    "--n-boot",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Bootstrap resamples for the VaR/CVaR intervals (0: none).",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bootstrap.")
+def compare(
+    results: Path,
+    baseline: str,
+    metrics: tuple[str, ...],
+    level: float,
+    confidence: float,
+    n_boot: int,
+    seed: int,
+) -> None:
+    """Compare every strategy in RESULTS with the baseline, path by path.
+
+    Prints, per metric, the mean difference, P(better), and the VaR and CVaR differences
+    (strategy minus baseline) with confidence intervals.
+    """
+    # Imported here so `resilience --help` does not pay for xarray.
+    from resilience.results import open_results
+    from resilience.risk import compare as paired_compare
+    from resilience.risk import format_comparison
+
+    try:
+        try:
+            ds = open_results(results)
+        except (OSError, ValueError, KeyError) as exc:
+            if isinstance(exc, ResilienceError):
+                raise
+            raise click.ClickException(f"cannot open {results}: {_one_line(exc)}") from None
+        tables = []
+        for metric in metrics:
+            cmp = paired_compare(
+                ds, baseline, metric, level=level, confidence=confidence, n_boot=n_boot, seed=seed
+            )
+            tables.append(format_comparison(cmp))
+    except ResilienceError as exc:
+        raise click.ClickException(_one_line(exc)) from None
+    click.echo("\n".join(tables), nl=False)

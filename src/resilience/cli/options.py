@@ -1,0 +1,94 @@
+"""Reusable click options and the error boundary shared by the commands."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import signal
+import sys
+import traceback
+
+import click
+
+from resilience.errors import ResilienceError
+
+paths_option = click.option(
+    "--paths", "-n", type=click.IntRange(min=1), default=100_000, show_default=True,
+    help="Number of disruption paths per strategy.",
+)
+seed_option = click.option(
+    "--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
+    help="Random seed; the same seed gives bit-identical results however the run is split.",
+)
+strategy_option = click.option(
+    "--strategy", "-s", "strategies", multiple=True, metavar="NAME",
+    help="Strategy to run (repeatable; default: all).",
+)
+block_size_option = click.option(
+    "--block-size", type=click.IntRange(min=1), default=None,
+    help="Paths per kernel call (default 4096). Does not change results.",
+)
+workers_option = click.option(
+    "--workers", type=click.IntRange(min=1), default=None,
+    help="Start a local Dask cluster of N worker processes for this run.",
+)
+scheduler_option = click.option(
+    "--scheduler", metavar="ADDRESS", default=None,
+    help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786.",
+)
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=None,
+    help="Threads of the local threaded scheduler (default: all cores).",
+)
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help="Replace an existing result at --out.",
+)
+quiet_option = click.option(
+    "--quiet", "-q", is_flag=True, help="No progress bar or log messages.",
+)
+debug_option = click.option(
+    "--debug", is_flag=True, help="Show the full traceback of an error.",
+)
+
+
+def _terminate(signum, frame):
+    # SIGTERM (a batch scheduler's kill, a cluster pre-emption) unwinds like Ctrl-C, so the
+    # atomic writers remove their temporary output.
+    raise SystemExit(128 + signum)
+
+
+def error_boundary(func):
+    """Turn expected errors into one readable line on stderr and a non-zero exit.
+
+    ``ResilienceError`` and bad values (``ValueError``, ``OSError``) exit with 1;
+    ``--debug`` shows the traceback instead. Ctrl-C exits with 130.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, debug=False, quiet=False, **kwargs):
+        if threading_main():
+            signal.signal(signal.SIGTERM, _terminate)
+        logging.basicConfig(
+            level=logging.WARNING if quiet else logging.INFO,
+            format="%(message)s",
+            stream=sys.stderr,
+        )
+        try:
+            return func(*args, quiet=quiet, **kwargs)
+        except (ResilienceError, ValueError, OSError) as exc:
+            if debug:
+                traceback.print_exc()
+            message = str(exc).strip().replace("\n", "\n  ")
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; no result was written.", err=True)
+            sys.exit(130)
+
+    return debug_option(quiet_option(wrapper))
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

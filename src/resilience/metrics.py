@@ -1,0 +1,159 @@
+"""Names, units and descriptions of every output variable (docs/results-format.md).
+
+The kernel writes metrics into columns; this table gives each column its name and
+metadata, in the kernel's column order (pinned by tests/test_metrics_table.py).
+"""
+
+from __future__ import annotations
+
+# (name, units, long_name, description) in kernels.simulate column order
+PATH_METRICS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "demand_units",
+        "units",
+        "Units demanded",
+        "Customer units demanded over the horizon, all DCs.",
+    ),
+    (
+        "filled_units",
+        "units",
+        "Units filled on time",
+        "Units served on the day they were demanded.",
+    ),
+    (
+        "lost_units",
+        "units",
+        "Lost sales",
+        "Demand not served on its day and lost (lost-sales mode; 0 under backorders).",
+    ),
+    (
+        "backlog_units_end",
+        "units",
+        "Backlog at end",
+        "Backlogged units still open at the end of the horizon (backorder mode).",
+    ),
+    (
+        "stockout_days",
+        "days",
+        "Stockout days",
+        "Days on which some customer demand went unmet on its day.",
+    ),
+    (
+        "mean_on_hand",
+        "units",
+        "Mean on-hand",
+        "On-hand over all stock points after serving demand, averaged over days.",
+    ),
+    (
+        "mean_backlog",
+        "units",
+        "Mean backlog",
+        "Backlog over all DCs after serving demand, averaged over days.",
+    ),
+    ("purchase_cost", "currency", "Purchase cost", "Unit cost x units shipped on each lane."),
+    (
+        "holding_cost",
+        "currency",
+        "Holding cost",
+        "Holding rate x on-hand after serving, per unit-day.",
+    ),
+    ("lost_sales_cost", "currency", "Lost-sales cost", "Margin x lost units."),
+    ("backlog_cost", "currency", "Backlog penalty", "Penalty x backlogged units, per unit-day."),
+    (
+        "qualification_cost",
+        "currency",
+        "Backup qualification cost",
+        "Fixed cost per day of keeping each active lane qualified.",
+    ),
+    (
+        "first_disruption_day",
+        "day",
+        "First disruption day",
+        "First day any node was impaired (own outage or regional shock); NaN if none.",
+    ),
+    (
+        "days_to_first_shortage",
+        "days",
+        "Time-to-survive",
+        "First stockout day on or after the first disruption, minus the disruption day; NaN if no shortage followed.",
+    ),
+    (
+        "service_recovery_days",
+        "days",
+        "Service recovery time",
+        "From the first disruption to the first full-service day after the first shortage; NaN if no shortage or no recovery within the horizon.",
+    ),
+    (
+        "on_hand_start",
+        "units",
+        "On-hand at start",
+        "Total on-hand on day -1 (the order-up-to levels).",
+    ),
+    ("on_hand_end", "units", "On-hand at end", "Total on-hand after the last day."),
+    (
+        "in_transit_end",
+        "units",
+        "In transit at end",
+        "Units shipped but not yet received after the last day.",
+    ),
+    ("units_shipped", "units", "Units shipped", "Units shipped on all lanes."),
+    ("units_received", "units", "Units received", "Units received at stock points."),
+    (
+        "units_consumed",
+        "units",
+        "Units consumed",
+        "Units leaving stock points: served to customers, shipped to other DCs, used by plants.",
+    ),
+)
+
+NODE_METRICS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "node_mean_on_hand",
+        "units",
+        "Mean on-hand at node",
+        "Mean on-hand of the node's stock points after serving (0 for suppliers).",
+    ),
+    (
+        "node_impaired_days",
+        "days",
+        "Impaired days",
+        "Days the node was DOWN or limited by a regional shock (a realisation of the inputs; identical across strategies).",
+    ),
+    (
+        "node_demand_units",
+        "units",
+        "Units demanded at DC",
+        "Customer units demanded at this DC (0 for other nodes).",
+    ),
+    ("node_filled_units", "units", "Units filled at DC", "Units served on their day at this DC."),
+    ("node_lost_units", "units", "Lost sales at DC", "Units lost at this DC (lost-sales mode)."),
+    ("node_stockout_days", "days", "Stockout days at DC", "Days with unmet demand at this DC."),
+)
+
+DERIVED_METRICS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "fill_rate",
+        "1",
+        "Fill rate",
+        "filled_units / demand_units per path (1 when there is no demand); the run-level figure is the ratio of sums.",
+    ),
+    (
+        "total_cost",
+        "currency",
+        "Total cost",
+        "purchase + holding + lost sales + backlog + qualification cost.",
+    ),
+)
+
+COST_PARTS = (
+    "purchase_cost",
+    "holding_cost",
+    "lost_sales_cost",
+    "backlog_cost",
+    "qualification_cost",
+)
+
+
+def attrs(entry: tuple[str, str, str, str]) -> dict[str, str]:
+    _, units, long_name, description = entry
+    return {"units": units, "long_name": long_name, "description": description}

@@ -1,0 +1,176 @@
+"""Typed scenario objects: what a validated scenario file becomes.
+
+``schema.py`` builds these from YAML (and is the only place that validates); ``compile.py``
+turns them into flat arrays. Field meanings follow MODEL.md and docs/scenario-format.md.
+All probabilities are per day. ``math.inf`` means "no capacity limit".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+NodeKind = Literal["supplier", "plant", "dc"]
+SourcingMode = Literal["split", "failover"]
+DemandMode = Literal["lost_sales", "backorder"]
+DurationDistribution = Literal["geometric", "lognormal", "pareto"]
+DemandDistribution = Literal["poisson", "deterministic"]
+
+
+@dataclass(frozen=True)
+class OutageDuration:
+    """How long an outage lasts once a node fails (an input: time-to-recover)."""
+
+    distribution: DurationDistribution = "geometric"
+    median_days: float | None = None  # lognormal: exp(mu)
+    sigma: float | None = None  # lognormal: sd of log duration
+    min_days: float | None = None  # pareto: scale x_m
+    alpha: float | None = None  # pareto: tail index
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A node's own 2-state daily chain: UP fails w.p. ``failure_probability``;
+    DOWN recovers w.p. ``recovery_probability`` (geometric) or after a drawn duration."""
+
+    failure_probability: float
+    recovery_probability: float = 1.0
+    duration: OutageDuration = field(default_factory=OutageDuration)
+
+
+@dataclass(frozen=True)
+class Demand:
+    distribution: DemandDistribution
+    mean_per_day: float
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    kind: NodeKind
+    region: str
+    item: str  # what the node makes (supplier/plant) or stocks and sells (dc)
+    capacity_per_day: float = math.inf
+    outage: Outage | None = None
+    bom: dict[str, float] = field(default_factory=dict)  # plant: component item -> units per unit
+    demand: Demand | None = None  # dc only
+    holding_cost_per_unit_day: float = 0.0
+    lost_sale_margin: float = 0.0  # dc: cost per lost unit
+    backlog_penalty_per_unit_day: float = 0.0  # dc: cost per backlogged unit-day
+
+
+@dataclass(frozen=True)
+class Lane:
+    source: str
+    destination: str
+    lead_time_days: int
+    capacity_per_day: float = math.inf
+    unit_cost: float = 0.0
+    qualification_cost_per_day: float = 0.0  # fixed cost per day while a strategy uses the lane
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}->{self.destination}"
+
+
+@dataclass(frozen=True)
+class Shock:
+    """A 2-state common-cause chain: inactive -> active w.p. start, active -> inactive w.p. end."""
+
+    name: str
+    start_probability: float
+    end_probability: float
+
+
+@dataclass(frozen=True)
+class RegionShock(Shock):
+    capacity_fraction: float = 0.0  # 0: every node of the region DOWN; (0,1): limited
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    shocks: tuple[RegionShock, ...] = ()
+
+
+@dataclass(frozen=True)
+class LaneShock(Shock):
+    lanes: tuple[str, ...] = ()  # lane keys "source->destination"
+    extra_lead_time_days: int = 0
+
+
+@dataclass(frozen=True)
+class DemandSurge(Shock):
+    dcs: tuple[str, ...] = ()
+    multiplier: float = 1.0
+
+
+@dataclass(frozen=True)
+class Sourcing:
+    """How the stock point ``at`` buys ``item``: shares per source node, and the mode."""
+
+    at: str
+    item: str
+    mode: SourcingMode
+    shares: dict[str, float]
+
+
+@dataclass(frozen=True)
+class StockPolicy:
+    """Order-up-to level of (``at``, ``item``): ``order_up_to`` units or ``buffer_days`` of cover.
+    ``item`` None means every item stocked at ``at``."""
+
+    at: str
+    item: str | None = None
+    buffer_days: float | None = None
+    order_up_to: float | None = None
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """Overrides on the base network. Precedence, highest first: the strategy's ``stock``
+    entries, the strategy's ``buffer_days`` (for every stock point), the base ``stock``
+    entries, the base ``buffer_days``. ``sourcing`` entries replace the base entry of the
+    same (at, item)."""
+
+    name: str
+    description: str = ""
+    buffer_days: float | None = None
+    stock: tuple[StockPolicy, ...] = ()
+    sourcing: tuple[Sourcing, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    horizon_days: int
+    nodes: tuple[Node, ...]
+    lanes: tuple[Lane, ...]
+    regions: tuple[Region, ...] = ()
+    description: str = ""
+    demand_mode: DemandMode = "lost_sales"
+    buffer_days: float = 0.0
+    sourcing: tuple[Sourcing, ...] = ()
+    stock: tuple[StockPolicy, ...] = ()
+    lane_shocks: tuple[LaneShock, ...] = ()
+    demand_surges: tuple[DemandSurge, ...] = ()
+    strategies: tuple[Strategy, ...] = (Strategy("base"),)
+    source_text: str = ""  # the YAML as loaded (for provenance in results)
+    source_path: str | None = None
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def strategy(self, name: str) -> Strategy:
+        for s in self.strategies:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    @property
+    def strategy_names(self) -> list[str]:
+        return [s.name for s in self.strategies]

@@ -93,6 +93,8 @@ def daily_variables(fill_hist, on_hand_hist, fill_sum, on_hand_sum, on_hand_max,
     return {
         "daily_fill_rate_hist": fill_hist,
         "daily_on_hand_hist": on_hand_hist,
+        "daily_fill_rate_fixed_sum": fill_sum,
+        "daily_on_hand_fixed_sum": on_hand_sum,
         "daily_fill_rate_mean": fill_sum / FILL_FIXED_POINT / paths,
         "daily_on_hand_mean": on_hand_sum / ON_HAND_FIXED_POINT / paths,
         "daily_fill_rate_band": fill_band,
@@ -101,9 +103,24 @@ def daily_variables(fill_hist, on_hand_hist, fill_sum, on_hand_sum, on_hand_max,
     }
 
 
+# per-day variables: their dims after the leading (..., "strategy")
+DAILY_DIMS = {
+    "daily_fill_rate_fixed_sum": ("day",),
+    "daily_on_hand_fixed_sum": ("day",),
+    "daily_fill_rate_hist": ("day", "fill_bin"),
+    "daily_on_hand_hist": ("day", "on_hand_bin"),
+    "daily_fill_rate_mean": ("day",),
+    "daily_on_hand_mean": ("day",),
+    "daily_fill_rate_band": ("day", "quantile"),
+    "daily_on_hand_band": ("day", "quantile"),
+    "on_hand_bin_edges": ("on_hand_edge",),
+}
+
 DAILY_ATTRS = {
     "daily_fill_rate_hist": ("count", "Paths per daily fill-rate bin", "Number of paths whose network fill rate of the day falls in each bin."),
     "daily_on_hand_hist": ("count", "Paths per daily on-hand bin", "Number of paths whose total on-hand after serving falls in each bin."),
+    "daily_fill_rate_fixed_sum": ("2**-32", "Daily fill-rate sum (fixed point)", "Sum over paths of the daily fill rate x 2**32, rounded: an exact integer, so shards merge bit-identically."),
+    "daily_on_hand_fixed_sum": ("units x 2**-8", "Daily on-hand sum (fixed point)", "Sum over paths of total on-hand x 2**8, rounded: an exact integer, so shards merge bit-identically."),
     "daily_fill_rate_mean": ("1", "Mean daily fill rate", "Mean over paths of the network fill rate of the day."),
     "daily_on_hand_mean": ("units", "Mean daily on-hand", "Mean over paths of total on-hand after serving."),
     "daily_fill_rate_band": ("1", "Daily fill-rate quantiles", "P5/P50/P95 over paths of the network fill rate of the day (from the histogram, within one bin)."),
@@ -161,16 +178,7 @@ def build_dataset(run, path_out, node_out, daily, *, lead_dims=(), lead_coords=N
         data[entry[0]] = (dims, derived[entry[0]], attrs(entry))
     for col, entry in enumerate(NODE_METRICS):
         data[entry[0]] = ((*dims, "node"), node_out[..., col].astype(NODE_DTYPE), attrs(entry))
-    day_dims = {
-        "daily_fill_rate_hist": ("day", "fill_bin"),
-        "daily_on_hand_hist": ("day", "on_hand_bin"),
-        "daily_fill_rate_mean": ("day",),
-        "daily_on_hand_mean": ("day",),
-        "daily_fill_rate_band": ("day", "quantile"),
-        "daily_on_hand_band": ("day", "quantile"),
-        "on_hand_bin_edges": ("on_hand_edge",),
-    }
-    for name, tail in day_dims.items():
+    for name, tail in DAILY_DIMS.items():
         units, long_name, description = DAILY_ATTRS[name]
         data[name] = (
             (*lead_dims, "strategy", *tail),
@@ -322,15 +330,7 @@ class ZarrSink:
         daily = self.daily.variables(on_hand_max, self.run.paths)
         day = xr.Dataset({
             name: (("strategy", *dims), daily[name])
-            for name, dims in {
-                "daily_fill_rate_hist": ("day", "fill_bin"),
-                "daily_on_hand_hist": ("day", "on_hand_bin"),
-                "daily_fill_rate_mean": ("day",),
-                "daily_on_hand_mean": ("day",),
-                "daily_fill_rate_band": ("day", "quantile"),
-                "daily_on_hand_band": ("day", "quantile"),
-                "on_hand_bin_edges": ("on_hand_edge",),
-            }.items()
+            for name, dims in DAILY_DIMS.items()
         })
         region = {dim: slice(None) for dim in day.dims}
         day.to_zarr(self.path, region=region, consolidated=False)

@@ -4,35 +4,15 @@ from __future__ import annotations
 
 import html
 import re
-import sys
-import types
 
 import pytest
 import xarray as xr
 from click.testing import CliRunner
 from PIL import Image
-from synthetic import STRATEGIES, make_results, write_store
 
 from resilience.cli import main
 from resilience.report import FIGURES, write_report
-
-
-def _install_results_stand_in(mp: pytest.MonkeyPatch) -> None:
-    # resilience.results is written in parallel; until it lands, stand in for it with
-    # the plain zarr reader so the CLI path can be tested end to end.
-    try:
-        import resilience.results  # noqa: F401
-    except ModuleNotFoundError as exc:
-        if exc.name != "resilience.results":
-            raise
-        stub = types.ModuleType("resilience.results")
-        stub.open_results = lambda path: xr.open_dataset(path, engine="zarr", chunks={})
-        mp.setitem(sys.modules, "resilience.results", stub)
-
-
-@pytest.fixture(autouse=True)
-def _open_results(monkeypatch):
-    _install_results_stand_in(monkeypatch)
+from tests.synthetic import STRATEGIES, make_results, write_store
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +25,7 @@ def store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def report_dir(store, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    with pytest.MonkeyPatch.context() as mp:  # module scope cannot use `monkeypatch`
-        _install_results_stand_in(mp)
-        result = CliRunner().invoke(
-            main, ["report", str(store), "--out", str(out), "--n-boot", "50"]
-        )
+    result = CliRunner().invoke(main, ["report", str(store), "--out", str(out), "--n-boot", "50"])
     assert result.exit_code == 0, result.output
     assert "report.html" in result.output
     return out

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import xarray as xr
 from scipy import stats
-from synthetic import STRATEGIES, make_results
 
 from resilience import risk
 from resilience.errors import ResultsError
+from tests.synthetic import STRATEGIES, make_results
 
 
 @pytest.fixture(scope="module")
@@ -487,7 +487,10 @@ def test_number_formatting():
     assert risk._fmt(63860.2) == "63.86k"
     assert risk._fmt(12_345_678.0) == "12.35M"
     assert risk._fmt(float("nan")) == "n/a"
-    assert risk._cell(9736.0, 9282.0, 10190.0, "", "interval") == "9.736k [9.282k, 10.19k]"
+    assert risk._cell(9736.0, 9282.0, 10190.0, "", "interval") == "9736 [9282, 10190]"
+    assert risk._cell(63860.2, 63181.0, 64540.0, "", "interval") == "63.86k [63.18k, 64.54k]"
+    assert risk._cell(0.0, 0.0, 11450.0, "", "interval") == "0 [0, 11.45k]"
+    assert risk._cell(444.0, 0.0, 11450.0, "", "none") == "444"
 
 
 # ----------------------------------------------------------------------------- layers

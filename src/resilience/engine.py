@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from resilience.compile import FILL_BINS, ON_HAND_BINS, CompiledStrategy, Network, compile_strategy
-from resilience.errors import ClusterError, ResultsError
+from resilience.errors import ClusterError
 from resilience.kernels.simulate import N_NODE_METRICS, N_PATH_METRICS, simulate_paths
 from resilience.model import Scenario
 
@@ -44,7 +44,9 @@ class BlockResult(NamedTuple):
 class Task:
     """One kernel call: paths [start, start + size) of the network at ``index``."""
 
-    index: tuple[int, ...]  # position of the network in the job (e.g. (strategy,) or (point, strategy))
+    index: tuple[
+        int, ...
+    ]  # position of the network in the job (e.g. (strategy,) or (point, strategy))
     start: int
     size: int
 
@@ -75,7 +77,9 @@ def plan_blocks(paths: int, block_size: int | None, start: int = 0) -> list[tupl
 
 
 def default_threads() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
 
 
 # ----------------------------------------------------------------------------- execution
@@ -199,7 +203,9 @@ def make_executor(
 ) -> Executor:
     """Pick the engine: an existing scheduler, a local process cluster, or threads."""
     if scheduler and workers:
-        raise ValueError("give either scheduler (an existing cluster) or workers (a new local one), not both")
+        raise ValueError(
+            "give either scheduler (an existing cluster) or workers (a new local one), not both"
+        )
     if scheduler:
         log.info("running on the Dask scheduler at %s", scheduler)
         return DistributedExecutor.connect(scheduler)
@@ -223,8 +229,14 @@ class Progress:
         if enabled:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total_paths, unit=" paths", unit_scale=True, desc=desc,
-                            file=sys.stderr, dynamic_ncols=True)
+            self.bar = tqdm(
+                total=total_paths,
+                unit=" paths",
+                unit_scale=True,
+                desc=desc,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
 
     def update(self, n: int) -> None:
         if self.bar is not None:
@@ -392,4 +404,3 @@ def estimated_bytes(run: PreparedRun) -> int:
     """Rough size of the per-path results in memory (for warnings on huge in-memory runs)."""
     nodes = max(len(c.node_names) for c in run.compiled)
     return run.paths * len(run.compiled) * (N_PATH_METRICS + nodes * N_NODE_METRICS) * 8
-

@@ -146,13 +146,9 @@ def _esc(value: object) -> str:
 
 
 def _cell(est: float, lo: float, hi: float, units: str) -> str:
-    finite = [abs(v) for v in (est, lo, hi) if np.isfinite(v)]
-    scale = rk._scale(max(finite)) if finite else None
-    text = _esc(rk._fmt(est, units, scale))
-    if np.isfinite(lo) or np.isfinite(hi):
-        ci = f"[{rk._fmt(lo, units, scale)}, {rk._fmt(hi, units, scale)}]"
-        text += f' <span class="ci">{_esc(ci)}</span>'
-    return f'<td class="num">{text}</td>'
+    text, ci = rk._cell_parts(est, lo, hi, units)
+    body = _esc(text) if ci is None else f'{_esc(text)} <span class="ci">{_esc(ci)}</span>'
+    return f'<td class="num">{body}</td>'
 
 
 def _risk_table_html(table: xr.Dataset) -> str:

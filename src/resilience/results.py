@@ -117,15 +117,51 @@ DAILY_DIMS = {
 }
 
 DAILY_ATTRS = {
-    "daily_fill_rate_hist": ("count", "Paths per daily fill-rate bin", "Number of paths whose network fill rate of the day falls in each bin."),
-    "daily_on_hand_hist": ("count", "Paths per daily on-hand bin", "Number of paths whose total on-hand after serving falls in each bin."),
-    "daily_fill_rate_fixed_sum": ("2**-32", "Daily fill-rate sum (fixed point)", "Sum over paths of the daily fill rate x 2**32, rounded: an exact integer, so shards merge bit-identically."),
-    "daily_on_hand_fixed_sum": ("units x 2**-8", "Daily on-hand sum (fixed point)", "Sum over paths of total on-hand x 2**8, rounded: an exact integer, so shards merge bit-identically."),
-    "daily_fill_rate_mean": ("1", "Mean daily fill rate", "Mean over paths of the network fill rate of the day."),
-    "daily_on_hand_mean": ("units", "Mean daily on-hand", "Mean over paths of total on-hand after serving."),
-    "daily_fill_rate_band": ("1", "Daily fill-rate quantiles", "P5/P50/P95 over paths of the network fill rate of the day (from the histogram, within one bin)."),
-    "daily_on_hand_band": ("units", "Daily on-hand quantiles", "P5/P50/P95 over paths of total on-hand after serving (from the histogram, within one bin)."),
-    "on_hand_bin_edges": ("units", "On-hand bin edges", "Edges of the on-hand histogram bins for each strategy."),
+    "daily_fill_rate_hist": (
+        "count",
+        "Paths per daily fill-rate bin",
+        "Number of paths whose network fill rate of the day falls in each bin.",
+    ),
+    "daily_on_hand_hist": (
+        "count",
+        "Paths per daily on-hand bin",
+        "Number of paths whose total on-hand after serving falls in each bin.",
+    ),
+    "daily_fill_rate_fixed_sum": (
+        "2**-32",
+        "Daily fill-rate sum (fixed point)",
+        "Sum over paths of the daily fill rate x 2**32, rounded: an exact integer, so shards merge bit-identically.",
+    ),
+    "daily_on_hand_fixed_sum": (
+        "units x 2**-8",
+        "Daily on-hand sum (fixed point)",
+        "Sum over paths of total on-hand x 2**8, rounded: an exact integer, so shards merge bit-identically.",
+    ),
+    "daily_fill_rate_mean": (
+        "1",
+        "Mean daily fill rate",
+        "Mean over paths of the network fill rate of the day.",
+    ),
+    "daily_on_hand_mean": (
+        "units",
+        "Mean daily on-hand",
+        "Mean over paths of total on-hand after serving.",
+    ),
+    "daily_fill_rate_band": (
+        "1",
+        "Daily fill-rate quantiles",
+        "P5/P50/P95 over paths of the network fill rate of the day (from the histogram, within one bin).",
+    ),
+    "daily_on_hand_band": (
+        "units",
+        "Daily on-hand quantiles",
+        "P5/P50/P95 over paths of total on-hand after serving (from the histogram, within one bin).",
+    ),
+    "on_hand_bin_edges": (
+        "units",
+        "On-hand bin edges",
+        "Edges of the on-hand histogram bins for each strategy.",
+    ),
 }
 
 
@@ -159,7 +195,9 @@ def _fill_rate(demand, filled):
         return np.where(demand > 0, filled / np.where(demand > 0, demand, 1), 1.0)
 
 
-def build_dataset(run, path_out, node_out, daily, *, lead_dims=(), lead_coords=None, attrs_extra=None):
+def build_dataset(
+    run, path_out, node_out, daily, *, lead_dims=(), lead_coords=None, attrs_extra=None
+):
     """Dataset from full arrays.
 
     path_out [*lead, S, paths, N_PATH_METRICS]; node_out [*lead, S, paths, N, N_NODE_METRICS];
@@ -172,7 +210,9 @@ def build_dataset(run, path_out, node_out, daily, *, lead_dims=(), lead_coords=N
         data[entry[0]] = (dims, path_out[..., col], attrs(entry))
     demand = path_out[..., K.DEMAND]
     filled = path_out[..., K.FILLED]
-    costs = path_out[..., [K.PURCHASE, K.HOLDING, K.LOST_SALES_COST, K.BACKLOG_COST, K.QUALIFICATION]]
+    costs = path_out[
+        ..., [K.PURCHASE, K.HOLDING, K.LOST_SALES_COST, K.BACKLOG_COST, K.QUALIFICATION]
+    ]
     derived = {"fill_rate": _fill_rate(demand, filled), "total_cost": costs.sum(axis=-1)}
     for entry in DERIVED_METRICS:
         data[entry[0]] = (dims, derived[entry[0]], attrs(entry))
@@ -223,8 +263,9 @@ class DailyAccumulator:
         self.on_hand_sum[index] += result.on_hand_sum
 
     def variables(self, on_hand_max, paths):
-        return daily_variables(self.fill_hist, self.on_hand_hist, self.fill_sum,
-                               self.on_hand_sum, on_hand_max, paths)
+        return daily_variables(
+            self.fill_hist, self.on_hand_hist, self.fill_sum, self.on_hand_sum, on_hand_max, paths
+        )
 
 
 class MemorySink:
@@ -287,12 +328,18 @@ class ZarrSink:
         self.done = 0
         # template: full-size lazy arrays, never computed (compute=False writes metadata only)
         path_out = da.zeros((S, run.paths, K.N_PATH_METRICS), chunks=(1, chunk, K.N_PATH_METRICS))
-        node_out = da.zeros((S, run.paths, N, K.N_NODE_METRICS), chunks=(1, chunk, N, K.N_NODE_METRICS))
+        node_out = da.zeros(
+            (S, run.paths, N, K.N_NODE_METRICS), chunks=(1, chunk, N, K.N_NODE_METRICS)
+        )
         template = build_dataset(run, path_out, node_out, self._daily_placeholder(S, T))
         encoding = {name: {"chunks": (1, chunk)} for name in self.path_vars(template)}
         encoding.update({name: {"chunks": (1, chunk, N)} for name in self.node_vars(template)})
         template.to_zarr(
-            self.path, mode="w", compute=False, encoding=encoding, consolidated=False,
+            self.path,
+            mode="w",
+            compute=False,
+            encoding=encoding,
+            consolidated=False,
             zarr_format=ZARR_FORMAT,
         )
         self.coords_to_drop = list(template.coords)
@@ -328,10 +375,9 @@ class ZarrSink:
             raise ResultsError(f"run incomplete: {self.done} of {expected} path-strategies done")
         on_hand_max = np.array([c.network.on_hand_max for c in self.run.compiled])
         daily = self.daily.variables(on_hand_max, self.run.paths)
-        day = xr.Dataset({
-            name: (("strategy", *dims), daily[name])
-            for name, dims in DAILY_DIMS.items()
-        })
+        day = xr.Dataset(
+            {name: (("strategy", *dims), daily[name]) for name, dims in DAILY_DIMS.items()}
+        )
         region = {dim: slice(None) for dim in day.dims}
         day.to_zarr(self.path, region=region, consolidated=False)
         zarr.consolidate_metadata(str(self.path))

@@ -1429,21 +1429,31 @@ def _fmt(x: float, units: str = "", scale: tuple[float, str] | None = None) -> s
     if units == "1":
         return f"{100.0 * x:.2f}%"
     div, suffix = _scale(abs(x)) if scale is None else scale
-    if suffix:
+    if suffix and x != 0.0:
         return f"{x / div:.4g}{suffix}"
     if abs(x) >= 1000:
         return f"{x:.0f}"
     return f"{x:.4g}"
 
 
-def _cell(est: float, lo: float, hi: float, units: str, style: IntervalStyle) -> str:
+def _cell_parts(est: float, lo: float, hi: float, units: str) -> tuple[str, str | None]:
+    """Estimate text and "[lower, upper]" text (None without bounds), in one number scale.
+
+    The scale (k/M/B) follows the estimate, so "9736 [9282, 10190]" never mixes "9736"
+    with "10.19k"; an estimate of 0 borrows the scale of its bounds.
+    """
     finite = [abs(v) for v in (est, lo, hi) if np.isfinite(v)]
-    # one suffix per cell, so "9.7k [9.3k, 10.2k]" never mixes scales
-    scale = _scale(max(finite)) if finite else None
+    ref = abs(est) if np.isfinite(est) and est != 0 else max(finite, default=0.0)
+    scale = _scale(ref)
     text = _fmt(est, units, scale)
-    if style == "interval" and (np.isfinite(lo) or np.isfinite(hi)):
-        text += f" [{_fmt(lo, units, scale)}, {_fmt(hi, units, scale)}]"
-    return text
+    if not (np.isfinite(lo) or np.isfinite(hi)):
+        return text, None
+    return text, f"[{_fmt(lo, units, scale)}, {_fmt(hi, units, scale)}]"
+
+
+def _cell(est: float, lo: float, hi: float, units: str, style: IntervalStyle) -> str:
+    text, ci = _cell_parts(est, lo, hi, units)
+    return f"{text} {ci}" if style == "interval" and ci is not None else text
 
 
 def _render(header: list[str], rows: list[list[str]], left_cols: int) -> list[str]:

@@ -13,41 +13,67 @@ import click
 from resilience.errors import ResilienceError
 
 paths_option = click.option(
-    "--paths", "-n", type=click.IntRange(min=1), default=100_000, show_default=True,
+    "--paths",
+    "-n",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
     help="Number of disruption paths per strategy.",
 )
 seed_option = click.option(
-    "--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
+    "--seed",
+    type=click.IntRange(0, 2**64 - 1),
+    default=0,
+    show_default=True,
     help="Random seed; the same seed gives bit-identical results however the run is split.",
 )
 strategy_option = click.option(
-    "--strategy", "-s", "strategies", multiple=True, metavar="NAME",
+    "--strategy",
+    "-s",
+    "strategies",
+    multiple=True,
+    metavar="NAME",
     help="Strategy to run (repeatable; default: all).",
 )
 block_size_option = click.option(
-    "--block-size", type=click.IntRange(min=1), default=None,
+    "--block-size",
+    type=click.IntRange(min=1),
+    default=None,
     help="Paths per kernel call (default 4096). Does not change results.",
 )
 workers_option = click.option(
-    "--workers", type=click.IntRange(min=1), default=None,
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
     help="Start a local Dask cluster of N worker processes for this run.",
 )
 scheduler_option = click.option(
-    "--scheduler", metavar="ADDRESS", default=None,
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
     help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786.",
 )
 threads_option = click.option(
-    "--threads", type=click.IntRange(min=1), default=None,
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
     help="Threads of the local threaded scheduler (default: all cores).",
 )
 overwrite_option = click.option(
-    "--overwrite", is_flag=True, help="Replace an existing result at --out.",
+    "--overwrite",
+    is_flag=True,
+    help="Replace an existing result at --out.",
 )
 quiet_option = click.option(
-    "--quiet", "-q", is_flag=True, help="No progress bar or log messages.",
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress bar or log messages.",
 )
 debug_option = click.option(
-    "--debug", is_flag=True, help="Show the full traceback of an error.",
+    "--debug",
+    is_flag=True,
+    help="Show the full traceback of an error.",
 )
 
 

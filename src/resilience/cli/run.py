@@ -16,7 +16,10 @@ from resilience.cli import options as opt
 @opt.seed_option
 @opt.strategy_option
 @click.option(
-    "--out", "-o", type=click.Path(path_type=Path), default=None,
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Write the dataset here (.zarr or .nc). Default: print the table only.",
 )
 @opt.block_size_option
@@ -25,8 +28,19 @@ from resilience.cli import options as opt
 @opt.scheduler_option
 @opt.overwrite_option
 @opt.error_boundary
-def run(scenario, paths, seed, strategies, out, block_size, threads, workers, scheduler,
-        overwrite, quiet):
+def run(
+    scenario,
+    paths,
+    seed,
+    strategies,
+    out,
+    block_size,
+    threads,
+    workers,
+    scheduler,
+    overwrite,
+    quiet,
+):
     """Simulate SCENARIO (a YAML file) and compare its sourcing strategies.
 
     Prints, per strategy: fill rate (mean, P5, P1), lost units and total cost (mean, P50,
@@ -38,20 +52,28 @@ def run(scenario, paths, seed, strategies, out, block_size, threads, workers, sc
 
     progress = None if not quiet else False
     started = time.perf_counter()
-    common = dict(block_size=block_size, threads=threads, workers=workers, scheduler=scheduler,
-                  progress=progress)
+    common = dict(
+        block_size=block_size,
+        threads=threads,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+    )
     if out is None:
         ds = simulate(str(scenario), paths, seed, strategies or None, **common)
     else:
-        run_to_file(str(scenario), out, paths, seed, strategies or None, overwrite=overwrite,
-                    **common)
+        run_to_file(
+            str(scenario), out, paths, seed, strategies or None, overwrite=overwrite, **common
+        )
         ds = open_results(out)
     elapsed = time.perf_counter() - started
     click.echo(format_risk_table(risk_table(ds)))
     n_strategies = ds.sizes["strategy"]
     node_days = paths * n_strategies * ds.sizes["day"] * ds.sizes["node"]
-    footer = (f"{paths:,} paths x {n_strategies} strategies in {elapsed:.1f} s "
-              f"({node_days / elapsed:.3g} node-days/s), seed {seed}")
+    footer = (
+        f"{paths:,} paths x {n_strategies} strategies in {elapsed:.1f} s "
+        f"({node_days / elapsed:.3g} node-days/s), seed {seed}"
+    )
     click.echo(footer)
     if out is not None:
         click.echo(f"Result written to {out}")

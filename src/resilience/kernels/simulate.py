@@ -66,8 +66,18 @@ def _outflow_limit(cap_left, avail, capacity, request):
 
 
 @njit(nogil=True, cache=True)
-def simulate_paths(net, seed, path_start, n_paths, path_out, node_out, fill_hist,
-                   on_hand_hist, fill_sum, on_hand_sum):
+def simulate_paths(
+    net,
+    seed,
+    path_start,
+    n_paths,
+    path_out,
+    node_out,
+    fill_hist,
+    on_hand_hist,
+    fill_sum,
+    on_hand_sum,
+):
     """Simulate paths ``path_start .. path_start + n_paths - 1`` of one strategy.
 
     Parameters
@@ -106,7 +116,6 @@ def simulate_paths(net, seed, path_start, n_paths, path_out, node_out, fill_hist
     src_lane = net.src_lane
     src_share = net.src_share
     lane_src_node = net.lane_src_node
-    lane_dst_pos = net.lane_dst_pos
     lane_lead_time = net.lane_lead_time
     lane_capacity = net.lane_capacity
     lane_unit_cost = net.lane_unit_cost
@@ -223,8 +232,9 @@ def simulate_paths(net, seed, path_start, n_paths, path_out, node_out, fill_hist
             for r in range(n_regions):
                 region_factor[r] = 1.0
             for k in range(RS):
-                rs_active[k] = _chain_step(rs_active[k], rng.uniform(rs_keys[k], t),
-                                           rshock_start[k], rshock_end[k])
+                rs_active[k] = _chain_step(
+                    rs_active[k], rng.uniform(rs_keys[k], t), rshock_start[k], rshock_end[k]
+                )
                 if rs_active[k] and rshock_fraction[k] < region_factor[rshock_region[k]]:
                     region_factor[rshock_region[k]] = rshock_fraction[k]
             impaired_today = False
@@ -235,10 +245,17 @@ def simulate_paths(net, seed, path_start, n_paths, path_out, node_out, fill_hist
                         if rng.uniform(node_keys[n, 0], t) < fail_p:
                             up[n] = False
                             if node_duration_kind[n] != 0:
-                                down_left[n] = _outage_days(
-                                    node_duration_kind[n], node_duration_a[n],
-                                    node_duration_b[n], rng.uniform(node_keys[n, 1], t),
-                                    rng.uniform(node_keys[n, 2], t), T + 1) - 1
+                                down_left[n] = (
+                                    _outage_days(
+                                        node_duration_kind[n],
+                                        node_duration_a[n],
+                                        node_duration_b[n],
+                                        rng.uniform(node_keys[n, 1], t),
+                                        rng.uniform(node_keys[n, 2], t),
+                                        T + 1,
+                                    )
+                                    - 1
+                                )
                     elif node_duration_kind[n] == 0:
                         if rng.uniform(node_keys[n, 0], t) < node_recover_p[n]:
                             up[n] = True
@@ -258,11 +275,13 @@ def simulate_paths(net, seed, path_start, n_paths, path_out, node_out, fill_hist
                 else:
                     cap_left[n] = a * node_capacity[n]
             for k in range(K):
-                ls_active[k] = _chain_step(ls_active[k], rng.uniform(ls_keys[k], t),
-                                           lshock_start[k], lshock_end[k])
+                ls_active[k] = _chain_step(
+                    ls_active[k], rng.uniform(ls_keys[k], t), lshock_start[k], lshock_end[k]
+                )
             for k in range(M):
-                su_active[k] = _chain_step(su_active[k], rng.uniform(su_keys[k], t),
-                                           surge_start[k], surge_end[k])
+                su_active[k] = _chain_step(
+                    su_active[k], rng.uniform(su_keys[k], t), surge_start[k], surge_end[k]
+                )
             if impaired_today and first_disruption < 0:
                 first_disruption = t
 
@@ -300,8 +319,11 @@ def simulate_paths(net, seed, path_start, n_paths, path_out, node_out, fill_hist
                 else:
                     d = dc_mean[j] * table_mult[table]
                 request = d + backlog[p] if backorder else d
-                served = min(request, on_hand[p],
-                             _outflow_limit(cap_left[n], avail[n], node_capacity[n], request))
+                served = min(
+                    request,
+                    on_hand[p],
+                    _outflow_limit(cap_left[n], avail[n], node_capacity[n], request),
+                )
                 on_hand[p] -= served
                 cap_left[n] -= served
                 consumed_total += served
@@ -384,7 +406,9 @@ def simulate_paths(net, seed, path_start, n_paths, path_out, node_out, fill_hist
                         most_asked = order if failover else src_share[s0 + s] * order
                         limit[s] = min(
                             _outflow_limit(cap_left[src], a, node_capacity[src], most_asked),
-                            lane_left[lane], material)
+                            lane_left[lane],
+                            material,
+                        )
                     if up_share <= 0.0:
                         continue
                     # split: each UP source is asked its share; failover: shares
@@ -461,8 +485,19 @@ def simulate_paths(net, seed, path_start, n_paths, path_out, node_out, fill_hist
 
 
 @njit(nogil=True, parallel=True, cache=True)
-def simulate_paths_parallel(net, seed, path_start, n_paths, path_out, node_out, fill_hist,
-                            on_hand_hist, fill_sum, on_hand_sum, n_chunks):
+def simulate_paths_parallel(
+    net,
+    seed,
+    path_start,
+    n_paths,
+    path_out,
+    node_out,
+    fill_hist,
+    on_hand_hist,
+    fill_sum,
+    on_hand_sum,
+    n_chunks,
+):
     """``simulate_paths`` with the block split into ``n_chunks`` run on numba threads.
 
     Each chunk accumulates private histograms that are summed afterwards; integer sums,
@@ -477,8 +512,18 @@ def simulate_paths_parallel(net, seed, path_start, n_paths, path_out, node_out, 
     for c in prange(n_chunks):
         lo = c * n_paths // n_chunks
         hi = (c + 1) * n_paths // n_chunks
-        simulate_paths(net, seed, path_start + lo, hi - lo, path_out[lo:hi], node_out[lo:hi],
-                       fh[c], oh[c], fs[c], os_[c])
+        simulate_paths(
+            net,
+            seed,
+            path_start + lo,
+            hi - lo,
+            path_out[lo:hi],
+            node_out[lo:hi],
+            fh[c],
+            oh[c],
+            fs[c],
+            os_[c],
+        )
     for c in range(n_chunks):
         fill_hist += fh[c]
         on_hand_hist += oh[c]

@@ -1,0 +1,484 @@
+"""A slow, obviously-correct reference simulator (STYLE.md practice 4).
+
+It follows ``../shared/MODEL.md`` and ``docs/model-notes.md`` step by step, working from
+the typed scenario objects (``resilience.model``) with plain Python floats, lists and
+dicts -- never from the compiled arrays the kernel runs on. From ``resilience.compile`` it
+borrows only three things that are definitions rather than simulation: the order-up-to
+levels of a strategy, the processing order of the nodes, and the Poisson CDF tables.
+
+Randomness is a pure-Python transcription of the keyed SplitMix64 generator described in
+docs/model-notes.md ("Randomness"), addressed by (seed, path, purpose, entity, day), so
+the reference is fed the same random streams as the kernel. Entities: node index in
+declaration order; region shocks flattened in region declaration order, then shock
+order; lane shocks and demand surges in declaration order; demand keyed by the DC's node
+index.
+
+The arithmetic is written in the same order as the day's steps, so on the same random
+streams the reference and the kernel agree bit for bit (tests/test_reference.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+from resilience.compile import compile_strategy, poisson_cdf, processing_order
+from resilience.model import Lane, Node, Scenario, Sourcing, Strategy
+TINY = []
+NEG = []
+
+# ----------------------------------------------------------------------------- randomness
+
+MASK64 = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+MIX1 = 0xBF58476D1CE4E5B9
+MIX2 = 0x94D049BB133111EB
+PURPOSE_MULT = 0xC2B2AE3D27D4EB4F
+ENTITY_MULT = 0x165667B19E3779F9
+
+# Purposes (one family of streams per kind of random event).
+REGION_SHOCK = 1
+NODE_CHAIN = 2
+NODE_DURATION = 3
+NODE_DURATION_2 = 4  # the second uniform of a lognormal (Box-Muller) duration
+LANE_SHOCK = 5
+DEMAND_SURGE = 6
+DEMAND = 7
+
+
+def mix64(z: int) -> int:
+    """SplitMix64's output function on a Python int, wrapped to 64 bits."""
+    z &= MASK64
+    z = ((z ^ (z >> 30)) * MIX1) & MASK64
+    z = ((z ^ (z >> 27)) * MIX2) & MASK64
+    return z ^ (z >> 31)
+
+
+def path_key(seed: int, path: int) -> int:
+    """SplitMix64 output number ``path + 1`` of the stream seeded ``seed``."""
+    return mix64(seed + GOLDEN * (path + 1))
+
+
+def stream_key(pkey: int, purpose: int, entity: int) -> int:
+    spread = (purpose * PURPOSE_MULT + (entity + 1) * ENTITY_MULT) & MASK64
+    return mix64(pkey ^ spread)
+
+
+def uniform(skey: int, day: int) -> float:
+    """SplitMix64 output number ``day + 1`` of state ``skey``, top 53 bits, in [0, 1)."""
+    return (mix64(skey + GOLDEN * (day + 1)) >> 11) * 2.0**-53
+
+
+class Stream:
+    """U(seed, path, purpose, entity, day) for fixed (seed, path, purpose, entity)."""
+
+    def __init__(self, seed: int, path: int, purpose: int, entity: int) -> None:
+        self.key = stream_key(path_key(seed, path), purpose, entity)
+
+    def __call__(self, day: int) -> float:
+        return uniform(self.key, day)
+
+
+# ----------------------------------------------------------------------------- the network
+
+
+def _resolve_sourcing(scenario: Scenario, strategy: Strategy) -> dict[tuple[str, str], Sourcing]:
+    """Sourcing per stock point: the strategy's entry, else the base entry, else the single
+    candidate lane with share 1 (several candidates with no entry is a schema error)."""
+    entries = {(s.at, s.item): s for s in scenario.sourcing}
+    for s in strategy.sourcing:
+        entries[(s.at, s.item)] = s
+    makes = {n.name: n.item for n in scenario.nodes}
+    out = {}
+    for at, item in _stock_points(scenario):
+        if (at, item) in entries:
+            out[(at, item)] = entries[(at, item)]
+        else:
+            sources = [
+                lane.source
+                for lane in scenario.lanes
+                if lane.destination == at and makes[lane.source] == item
+            ]
+            assert len(sources) <= 1, "the schema requires a sourcing entry"
+            out[(at, item)] = Sourcing(at, item, "split", {s: 1.0 for s in sources})
+    return out
+
+
+def _stock_points(scenario: Scenario) -> list[tuple[str, str]]:
+    """Stock points (node, item): each dc's item, each plant's components (BOM order)."""
+    points = []
+    for node in scenario.nodes:
+        if node.kind == "dc":
+            points.append((node.name, node.item))
+        elif node.kind == "plant":
+            for component in node.bom:
+                points.append((node.name, component))
+    return points
+
+
+def _outage_length(node: Node, u1: float, u2: float, cap: int) -> int:
+    """D = ceil(X) >= 1 days for a heavy-tailed outage; X lognormal (median, sigma) by the
+    Box-Muller transform of (u1, u2), or Pareto (min, alpha) by inversion of u1. An outage
+    longer than the horizon is cut to ``cap`` (no difference inside the horizon)."""
+    d = node.outage.duration
+    if d.distribution == "lognormal":
+        z = math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
+        x = d.median_days * math.exp(d.sigma * z)
+    else:
+        try:
+            x = d.min_days * (1.0 - u1) ** (-1.0 / d.alpha)
+        except OverflowError:
+            x = math.inf
+    if x > cap:
+        return cap
+    return max(1, math.ceil(x))
+
+
+def _outflow_limit(avail: float, capacity: float, cap_left: float, request: float) -> float:
+    """What a node may still send out today for ``request``: nothing when DOWN; ``avail x
+    request`` when partially limited with unlimited capacity; else what is left of its
+    ``avail x capacity`` for the day (shared by everything it sends out)."""
+    if avail <= 0.0:
+        return 0.0
+    if avail < 1.0 and capacity == math.inf:
+        return avail * request
+    return cap_left
+
+
+def _chain(active: bool, u: float, start: float, end: float) -> bool:
+    """A 2-state chain: inactive starts if u < start; active ends if u < end."""
+    if active:
+        return not u < end
+    return u < start
+
+
+def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> dict:
+    """Simulate global path ``path`` of ``strategy``.
+
+    Returns a dict: every name of ``resilience.metrics.PATH_METRICS`` -> float; every name
+    of ``NODE_METRICS`` -> list over nodes (declaration order); ``daily_fill_rate`` and
+    ``daily_on_hand`` -> lists over days (network fill rate of the day, 1 with no demand;
+    total on-hand after serving).
+    """
+    strat = scenario.strategy(strategy)
+    compiled = compile_strategy(scenario, strat)
+    T = scenario.horizon_days
+    backorder = scenario.demand_mode == "backorder"
+    nodes = list(scenario.nodes)
+    index = {n.name: i for i, n in enumerate(nodes)}
+    index_node = {n.name: n for n in nodes}
+    lanes: dict[str, Lane] = {lane.key: lane for lane in scenario.lanes}
+    points = _stock_points(scenario)
+    S = {key: compiled.order_up_to[f"{key[0]}/{key[1]}"] for key in points}
+    sourcing = _resolve_sourcing(scenario, strat)
+    # active sources of each stock point in sourcing order: (source node, share, lane)
+    sources = {
+        key: [
+            (src, share, lanes[f"{src}->{key[0]}"])
+            for src, share in entry.shares.items()
+            if share > 0
+        ]
+        for key, entry in sourcing.items()
+    }
+    order_of_nodes = processing_order(scenario)
+    points_of = {n.name: [key for key in points if key[0] == n.name] for n in nodes}
+
+    region_shocks = [(r.name, s) for r in scenario.regions for s in r.shocks]
+    region_streams = [Stream(seed, path, REGION_SHOCK, k) for k in range(len(region_shocks))]
+    chain_streams = [Stream(seed, path, NODE_CHAIN, i) for i in range(len(nodes))]
+    dur_streams = [Stream(seed, path, NODE_DURATION, i) for i in range(len(nodes))]
+    dur2_streams = [Stream(seed, path, NODE_DURATION_2, i) for i in range(len(nodes))]
+    lane_streams = [Stream(seed, path, LANE_SHOCK, k) for k in range(len(scenario.lane_shocks))]
+    surge_streams = [
+        Stream(seed, path, DEMAND_SURGE, k) for k in range(len(scenario.demand_surges))
+    ]
+    demand_streams = {n.name: Stream(seed, path, DEMAND, index[n.name]) for n in nodes}
+
+    # day -1: everything UP, no shock, on hand = S, empty pipelines, no backlog
+    up = {n.name: True for n in nodes}
+    down_until = {n.name: -1 for n in nodes}  # heavy-tailed outage: DOWN through this day
+    region_active = [False] * len(region_shocks)
+    lane_active = [False] * len(scenario.lane_shocks)
+    surge_active = [False] * len(scenario.demand_surges)
+    on_hand = {key: S[key] for key in points}
+    in_transit = {key: 0.0 for key in points}
+    backlog = {key: 0.0 for key in points}
+    due: dict[tuple[int, tuple[str, str]], float] = {}  # (arrival day, stock point) -> units
+
+    m = {name: 0.0 for name in ("demand", "filled", "lost", "stockout_days", "sum_on_hand")}
+    m.update(
+        sum_backlog=0.0,
+        purchase=0.0,
+        holding=0.0,
+        lost_cost=0.0,
+        backlog_cost=0.0,
+        shipped=0.0,
+        received=0.0,
+        consumed=0.0,
+    )
+    node_on_hand = {n.name: 0.0 for n in nodes}
+    node_impaired = {n.name: 0.0 for n in nodes}
+    node_demand = {n.name: 0.0 for n in nodes}
+    node_filled = {n.name: 0.0 for n in nodes}
+    node_lost = {n.name: 0.0 for n in nodes}
+    node_stockout = {n.name: 0.0 for n in nodes}
+    daily_fill, daily_on_hand = [], []
+    first_disruption = first_shortage = recovered = None
+
+    for t in range(T):
+        # ---- 1. update every chain: regions, nodes, lane shocks, surges
+        factor = {r.name: 1.0 for r in scenario.regions}
+        for k, (region, shock) in enumerate(region_shocks):
+            region_active[k] = _chain(
+                region_active[k],
+                region_streams[k](t),
+                shock.start_probability,
+                shock.end_probability,
+            )
+            if region_active[k]:
+                factor[region] = min(factor[region], shock.capacity_fraction)
+        avail, cap_left = {}, {}
+        for i, node in enumerate(nodes):
+            name = node.name
+            outage = node.outage
+            if outage is not None and outage.failure_probability > 0:
+                if up[name]:
+                    if chain_streams[i](t) < outage.failure_probability:
+                        up[name] = False
+                        if outage.duration.distribution != "geometric":
+                            days = _outage_length(
+                                node, dur_streams[i](t), dur2_streams[i](t), T + 1
+                            )
+                            down_until[name] = t + days - 1  # DOWN on days t .. t+D-1
+                elif outage.duration.distribution == "geometric":
+                    if chain_streams[i](t) < outage.recovery_probability:
+                        up[name] = True
+                elif t > down_until[name]:
+                    up[name] = True
+            avail[name] = factor[node.region] if up[name] else 0.0
+            if avail[name] < 1.0:
+                node_impaired[name] += 1.0
+                if first_disruption is None:
+                    first_disruption = t
+            if avail[name] <= 0.0:
+                cap_left[name] = 0.0
+            elif node.capacity_per_day == math.inf:
+                cap_left[name] = math.inf
+            else:
+                cap_left[name] = avail[name] * node.capacity_per_day
+        for k, shock in enumerate(scenario.lane_shocks):
+            lane_active[k] = _chain(
+                lane_active[k], lane_streams[k](t), shock.start_probability, shock.end_probability
+            )
+        for k, surge in enumerate(scenario.demand_surges):
+            surge_active[k] = _chain(
+                surge_active[k], surge_streams[k](t), surge.start_probability, surge.end_probability
+            )
+
+        # ---- 2. receive what is due today
+        for key in points:
+            x = due.pop((t, key), 0.0)
+            if x != 0.0:
+                on_hand[key] += x
+                in_transit[key] -= x
+                m["received"] += x
+
+        # ---- 3. serve demand at each dc, in node order
+        day_demand = day_filled = 0.0
+        stockout = False
+        for node in nodes:
+            if node.kind != "dc":
+                continue
+            name, key = node.name, (node.name, node.item)
+            mult = 1.0
+            for k, surge in enumerate(scenario.demand_surges):
+                if surge_active[k] and name in surge.dcs:
+                    mult *= surge.multiplier
+            if node.demand is None:
+                d = 0.0
+            elif node.demand.distribution == "poisson":
+                cdf = poisson_cdf(node.demand.mean_per_day * mult)
+                u = demand_streams[name](t)
+                k = 0
+                while cdf[k] <= u:  # the smallest k with P(X <= k) > u
+                    k += 1
+                d = float(k)
+            else:
+                d = node.demand.mean_per_day * mult
+            request = d + backlog[key] if backorder else d
+            served = min(
+                request,
+                on_hand[key],
+                _outflow_limit(avail[name], node.capacity_per_day, cap_left[name], request),
+            )
+            on_hand[key] -= served
+            cap_left[name] -= served
+            m["consumed"] += served
+            from_backlog = min(backlog[key], served)
+            filled = served - from_backlog
+            unmet = d - filled
+            if backorder:
+                backlog[key] += unmet - from_backlog
+            else:
+                m["lost"] += unmet
+                node_lost[name] += unmet
+                m["lost_cost"] += unmet * node.lost_sale_margin
+            node_demand[name] += d
+            node_filled[name] += filled
+            # NB: a shortfall under UNIT_EPS (1e-9 units) is round-off, not a stockout
+            if unmet > 0.0:
+                if unmet <= 1e-9: TINY.append((t, name, unmet))
+                stockout = True
+                node_stockout[name] += 1.0
+            day_demand += d
+            day_filled += filled
+
+        # on hand and backlog are measured after serving
+        total_on_hand = 0.0
+        for key in points:
+            total_on_hand += on_hand[key]
+            m["holding"] += on_hand[key] * index_node[key[0]].holding_cost_per_unit_day
+            node_on_hand[key[0]] += on_hand[key]
+        total_backlog = 0.0
+        for node in nodes:
+            if node.kind == "dc":
+                b = backlog[(node.name, node.item)]
+                total_backlog += b
+                m["backlog_cost"] += b * node.backlog_penalty_per_unit_day
+        m["sum_on_hand"] += total_on_hand
+        m["sum_backlog"] += total_backlog
+        m["demand"] += day_demand
+        m["filled"] += day_filled
+        if stockout:
+            m["stockout_days"] += 1.0
+            if first_disruption is not None and first_shortage is None:
+                first_shortage = t
+        elif first_shortage is not None and recovered is None:
+            recovered = t
+        daily_fill.append(day_filled / day_demand if day_demand > 0 else 1.0)
+        daily_on_hand.append(total_on_hand)
+        NEG.extend((t, k, v) for k, v in on_hand.items() if v < 0)
+        NEG.extend((t, k, v, "bl") for k, v in backlog.items() if v < 0)
+
+        # ---- 4. order and ship, each node before the nodes that supply it
+        lane_left = {key: lane.capacity_per_day for key, lane in lanes.items()}
+        for i in order_of_nodes:
+            for key in points_of[nodes[i].name]:
+                order = S[key] - (on_hand[key] + in_transit[key] - backlog[key])
+                if order <= 0:
+                    continue
+                mode = sourcing[key].mode
+                srcs = sources[key]
+                limits = []
+                up_share = 0.0
+                for src, share, lane in srcs:
+                    if avail[src] <= 0:
+                        limits.append(0.0)  # a DOWN source ships nothing
+                        continue
+                    up_share += share
+                    source = index_node[src]
+                    if source.kind == "supplier":
+                        material = math.inf
+                    elif source.kind == "dc":
+                        material = on_hand[(src, source.item)]
+                    else:
+                        material = min(on_hand[(src, c)] / q for c, q in source.bom.items())
+                    asked = order if mode == "failover" else share * order
+                    limits.append(
+                        min(
+                            _outflow_limit(
+                                avail[src], source.capacity_per_day, cap_left[src], asked
+                            ),
+                            lane_left[lane.key],
+                            material,
+                        )
+                    )
+                if up_share <= 0:
+                    continue
+                ships = []
+                left = order
+                for (_, share, _), limit in zip(srcs, limits, strict=True):
+                    if mode == "failover":
+                        share = share / up_share  # renormalised over the UP sources
+                    x = min(share * order, limit) if limit > 0 else 0.0
+                    ships.append(x)
+                    left -= x
+                if mode == "failover":  # re-ask what is left, in sourcing order
+                    for s in range(len(srcs)):
+                        if left <= 0:
+                            break
+                        extra = min(left, limits[s] - ships[s])
+                        if extra > 0:
+                            ships[s] += extra
+                            left -= extra
+                for (src, _, lane), x in zip(srcs, ships, strict=True):
+                    if x <= 0:
+                        continue
+                    source = index_node[src]
+                    cap_left[src] -= x
+                    lane_left[lane.key] -= x
+                    if source.kind == "plant":  # made to order from its components
+                        for c, q in source.bom.items():
+                            on_hand[(src, c)] -= x * q
+                            m["consumed"] += x * q
+                    elif source.kind == "dc":
+                        on_hand[(src, source.item)] -= x
+                        m["consumed"] += x
+                    m["purchase"] += x * lane.unit_cost
+                    m["shipped"] += x
+                    lead = lane.lead_time_days
+                    for k, shock in enumerate(scenario.lane_shocks):
+                        if lane_active[k] and lane.key in shock.lanes:
+                            lead += shock.extra_lead_time_days
+                    if lead == 0:  # on hand at once: every node drawing on it went before
+                        on_hand[key] += x
+                        m["received"] += x
+                    else:
+                        due[(t + lead, key)] = due.get((t + lead, key), 0.0) + x
+                        in_transit[key] += x
+
+    def total(values) -> float:
+        acc = 0.0
+        for v in values:
+            acc += v
+        return acc
+
+    # a lane is active when some stock point buys over it with a share > 0
+    active = {lane.key for key in points for _, _, lane in sources[key]}
+    qualification_per_day = total(
+        lane.qualification_cost_per_day for lane in scenario.lanes if lane.key in active
+    )
+    nan = math.nan
+    result = {
+        "demand_units": m["demand"],
+        "filled_units": m["filled"],
+        "lost_units": m["lost"],
+        "backlog_units_end": total(backlog[(n.name, n.item)] for n in nodes if n.kind == "dc"),
+        "stockout_days": m["stockout_days"],
+        "mean_on_hand": m["sum_on_hand"] / T,
+        "mean_backlog": m["sum_backlog"] / T,
+        "purchase_cost": m["purchase"],
+        "holding_cost": m["holding"],
+        "lost_sales_cost": m["lost_cost"],
+        "backlog_cost": m["backlog_cost"],
+        "qualification_cost": qualification_per_day * T,
+        "first_disruption_day": nan if first_disruption is None else float(first_disruption),
+        "days_to_first_shortage": nan
+        if first_shortage is None
+        else float(first_shortage - first_disruption),
+        "service_recovery_days": nan if recovered is None else float(recovered - first_disruption),
+        "on_hand_start": total(S[key] for key in points),
+        "on_hand_end": total(on_hand[key] for key in points),
+        "in_transit_end": total(in_transit[key] for key in points),
+        "units_shipped": m["shipped"],
+        "units_received": m["received"],
+        "units_consumed": m["consumed"],
+        "node_mean_on_hand": [node_on_hand[n.name] / T for n in nodes],
+        "node_impaired_days": [node_impaired[n.name] for n in nodes],
+        "node_demand_units": [node_demand[n.name] for n in nodes],
+        "node_filled_units": [node_filled[n.name] for n in nodes],
+        "node_lost_units": [node_lost[n.name] for n in nodes],
+        "node_stockout_days": [node_stockout[n.name] for n in nodes],
+        "daily_fill_rate": daily_fill,
+        "daily_on_hand": daily_on_hand,
+    }
+    return result

@@ -1,0 +1,289 @@
+"""Hypothesis strategies for random valid scenarios (STYLE.md practice 6).
+
+``scenario_docs()`` draws a scenario *document* (the dict a YAML file parses to) for a
+small random network: 1-3 suppliers, 0-2 plants with bills of materials, 1-3 DCs (some
+fed by other DCs), lead times 0-4, capacities (some unlimited), split and failover
+sourcing with random shares, geometric/lognormal/Pareto outages, full and partial regional
+shocks, lane shocks, demand surges, lost sales or backorders, horizons 5-40 and 1-3
+strategies with different buffers and sourcing. ``scenarios()`` loads it through
+``resilience.schema.load_scenario``, so every drawn scenario is valid by construction of
+the schema, not of this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from resilience.model import Scenario
+from resilience.schema import load_scenario
+
+# Values with a short binary expansion and awkward ones (thirds) both occur in practice.
+_QUANTITIES = st.sampled_from([0.5, 1.0, 1.0, 2.0, 3.0, 1.0 / 3.0, 0.7])
+_SEEDS = st.integers(min_value=0, max_value=2**64 - 1)
+seeds = _SEEDS
+
+
+def _probability(draw, lo: float = 0.0, hi: float = 1.0) -> float:
+    return draw(st.floats(min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False))
+
+
+def _shares(draw, names: list[str]) -> dict[str, float]:
+    """Shares summing to 1 (within the schema's 1e-9), zeros allowed but not all zero."""
+    weights = draw(st.lists(st.integers(0, 4), min_size=len(names), max_size=len(names)))
+    if sum(weights) == 0:
+        weights[draw(st.integers(0, len(names) - 1))] = 1
+    total = sum(weights)
+    return {name: w / total for name, w in zip(names, weights, strict=True)}
+
+
+def _capacity(draw, hi: float) -> dict[str, float]:
+    """Half the time unlimited (key absent), else a capacity in [0, hi]."""
+    if draw(st.booleans()):
+        return {}
+    return {"capacity_per_day": draw(st.floats(0.0, hi).map(lambda x: round(x, 2)))}
+
+
+def _outage(draw) -> dict[str, Any]:
+    outage: dict[str, Any] = {"failure_probability": _probability(draw, 0.0, 0.3)}
+    kind = draw(st.sampled_from(["geometric", "geometric", "lognormal", "pareto"]))
+    if kind == "geometric":
+        outage["recovery_probability"] = _probability(draw, 0.05, 1.0)
+    elif kind == "lognormal":
+        outage["duration"] = {
+            "distribution": "lognormal",
+            "median_days": draw(st.floats(0.5, 6.0)),
+            "sigma": draw(st.floats(0.1, 2.0)),
+        }
+    else:
+        outage["duration"] = {
+            "distribution": "pareto",
+            "min_days": draw(st.floats(0.5, 4.0)),
+            "alpha": draw(st.floats(0.3, 3.0)),
+        }
+    return outage
+
+
+def _shock_rates(draw) -> dict[str, float]:
+    return {
+        "start_probability": _probability(draw, 0.0, 0.25),
+        "end_probability": _probability(draw, 0.1, 1.0),
+    }
+
+
+@st.composite
+def scenario_docs(
+    draw,
+    *,
+    disruptions: bool = True,
+    max_suppliers: int = 3,
+    max_plants: int = 2,
+    max_dcs: int = 3,
+) -> dict[str, Any]:
+    """A random valid scenario document (see the module docstring).
+
+    ``disruptions=False`` leaves out outages, regional and lane shocks and demand surges.
+    """
+    n_sup = draw(st.integers(1, max_suppliers))
+    n_plant = draw(st.integers(0, max_plants))
+    n_dc = draw(st.integers(1, max_dcs))
+    regions = [f"r{i}" for i in range(draw(st.integers(1, 3)))]
+    region_of = st.sampled_from(regions)
+
+    nodes: dict[str, dict[str, Any]] = {}
+    lanes: list[dict[str, Any]] = []
+
+    def lane(src: str, dst: str) -> None:
+        entry: dict[str, Any] = {
+            "from": src,
+            "to": dst,
+            "lead_time_days": draw(st.integers(0, 4)),
+            **_capacity(draw, 30.0),
+        }
+        if draw(st.booleans()):
+            entry["unit_cost"] = draw(st.sampled_from([0.0, 1.0, 2.5, 0.1]))
+        if draw(st.booleans()):
+            entry["qualification_cost_per_day"] = draw(st.sampled_from([0.0, 1.0, 0.3]))
+        lanes.append(entry)
+
+    def outage() -> dict[str, Any]:
+        return {"outage": _outage(draw)} if disruptions and draw(st.booleans()) else {}
+
+    # suppliers make components when there are plants, else the finished good
+    suppliers = [f"sup{i}" for i in range(n_sup)]
+    if n_plant:
+        n_comp = min(draw(st.integers(1, 2)), n_sup)
+        components = [f"c{k}" for k in range(n_comp)]
+        made = {s: components[i % n_comp] for i, s in enumerate(suppliers)}
+    else:
+        components = []
+        made = {s: "fg" for s in suppliers}
+    for s in suppliers:
+        nodes[s] = {
+            "kind": "supplier",
+            "region": draw(region_of),
+            "item": made[s],
+            **_capacity(draw, 40.0),
+            **outage(),
+        }
+
+    plants = [f"plant{i}" for i in range(n_plant)]
+    for p in plants:
+        bom_items = draw(st.lists(st.sampled_from(components), min_size=1, unique=True))
+        nodes[p] = {
+            "kind": "plant",
+            "region": draw(region_of),
+            "item": "fg",
+            "bom": {c: draw(_QUANTITIES) for c in bom_items},
+            **_capacity(draw, 40.0),
+            **outage(),
+        }
+        if draw(st.booleans()):
+            nodes[p]["holding_cost_per_unit_day"] = draw(st.sampled_from([0.1, 0.5, 1.0]))
+        for c in bom_items:
+            makers = [s for s in suppliers if made[s] == c]
+            for s in draw(st.lists(st.sampled_from(makers), min_size=1, unique=True)):
+                lane(s, p)
+
+    producers = plants or suppliers  # nodes that make the finished good
+    dcs = [f"dc{i}" for i in range(n_dc)]
+    has_demand = draw(st.lists(st.booleans(), min_size=n_dc, max_size=n_dc))
+    if not any(has_demand):
+        has_demand[draw(st.integers(0, n_dc - 1))] = True
+    for j, d in enumerate(dcs):
+        node: dict[str, Any] = {"kind": "dc", "region": draw(region_of), **outage()}
+        if has_demand[j]:
+            node["demand"] = {
+                "distribution": draw(st.sampled_from(["poisson", "poisson", "deterministic"])),
+                "mean_per_day": draw(st.sampled_from([1.0, 2.5, 4.0, 8.0, 15.0])),
+            }
+        node.update(_capacity(draw, 30.0))
+        for key, values in (
+            ("holding_cost_per_unit_day", [0.0, 0.2, 1.0]),
+            ("lost_sale_margin", [0.0, 3.0, 10.0]),
+            ("backlog_penalty_per_unit_day", [0.0, 0.5, 2.0]),
+        ):
+            if draw(st.booleans()):
+                node[key] = draw(st.sampled_from(values))
+        nodes[d] = node
+        # DC j may be fed by earlier DCs (DC -> DC), by producers, or both
+        upstream_dcs = dcs[:j] if j and draw(st.booleans()) else []
+        feeders = draw(st.lists(st.sampled_from(upstream_dcs), unique=True)) if upstream_dcs else []
+        if not feeders or draw(st.booleans()):
+            feeders += draw(st.lists(st.sampled_from(producers), min_size=1, unique=True))
+        for f in feeders:
+            lane(f, d)
+
+    # declaration order is not topological order: shuffle it
+    order = draw(st.permutations(list(nodes)))
+    nodes = {name: nodes[name] for name in order}
+
+    incoming: dict[tuple[str, str], list[str]] = {}
+    item_of = {**made, **{p: "fg" for p in plants}, **{d: "fg" for d in dcs}}
+    for entry in lanes:
+        incoming.setdefault((entry["to"], item_of[entry["from"]]), []).append(entry["from"])
+
+    def sourcing_entries(require_multi: bool) -> list[dict[str, Any]]:
+        entries = []
+        for (at, item), srcs in incoming.items():
+            if (len(srcs) > 1 and require_multi) or draw(st.booleans()):
+                entries.append(
+                    {
+                        "at": at,
+                        "item": item,
+                        "mode": draw(st.sampled_from(["split", "failover"])),
+                        "shares": _shares(draw, srcs),
+                    }
+                )
+        return entries
+
+    stock_points = [(d, "fg") for d in dcs] + [(p, c) for p in plants for c in nodes[p]["bom"]]
+
+    def stock_entries() -> list[dict[str, Any]]:
+        entries = []
+        chosen = draw(st.lists(st.sampled_from(stock_points), unique=True, max_size=3))
+        for at, item in chosen:
+            entry: dict[str, Any] = {"at": at, "item": item}
+            if draw(st.booleans()):
+                entry["buffer_days"] = draw(st.sampled_from([0, 1, 2.5, 5, 10]))
+            else:
+                entry["order_up_to"] = draw(st.sampled_from([0, 3, 10, 25.5, 60]))
+            entries.append(entry)
+        return entries
+
+    doc: dict[str, Any] = {
+        "name": "random network",
+        "horizon_days": draw(st.integers(5, 40)),
+        "demand_mode": draw(st.sampled_from(["lost_sales", "backorder"])),
+        "buffer_days": draw(st.sampled_from([0, 1, 2, 3.5])),
+        "regions": {},
+        "nodes": nodes,
+        "lanes": lanes,
+        "sourcing": sourcing_entries(require_multi=True),
+        "stock": stock_entries(),
+    }
+    for r in regions:
+        shocks = []
+        if disruptions:
+            for _ in range(draw(st.integers(0, 2))):
+                shock: dict[str, Any] = _shock_rates(draw)
+                if draw(st.booleans()):
+                    shock["capacity_fraction"] = draw(st.sampled_from([0.25, 0.5, 0.9]))
+                shocks.append(shock)
+        doc["regions"][r] = {"shocks": shocks} if shocks else {}
+
+    if disruptions:
+        lane_keys = [f"{e['from']}->{e['to']}" for e in lanes]
+        doc["lane_shocks"] = {
+            f"ls{k}": {
+                "lanes": draw(st.lists(st.sampled_from(lane_keys), min_size=1, unique=True)),
+                "extra_lead_time_days": draw(st.integers(0, 5)),
+                **_shock_rates(draw),
+            }
+            for k in range(draw(st.integers(0, 2)))
+        }
+        demand_dcs = [d for d, h in zip(dcs, has_demand, strict=True) if h]
+        doc["demand_surges"] = {
+            f"surge{k}": {
+                "dcs": draw(st.lists(st.sampled_from(demand_dcs), min_size=1, unique=True)),
+                "multiplier": draw(st.sampled_from([0.0, 0.5, 1.5, 3.0])),
+                **_shock_rates(draw),
+            }
+            for k in range(draw(st.integers(0, 2)))
+        }
+
+    strategies = {}
+    for k in range(draw(st.integers(1, 3))):
+        body: dict[str, Any] = {}
+        if draw(st.booleans()):
+            body["buffer_days"] = draw(st.sampled_from([0, 1, 3, 7.5, 20]))
+        if draw(st.booleans()):
+            body["stock"] = stock_entries()
+        if draw(st.booleans()):
+            body["sourcing"] = sourcing_entries(require_multi=False)
+        strategies[f"s{k}"] = body
+    doc["strategies"] = strategies
+    return doc
+
+
+@st.composite
+def scenarios(draw, **kwargs: Any) -> Scenario:
+    """A random valid :class:`~resilience.model.Scenario` (kwargs: see ``scenario_docs``)."""
+    return load_scenario(draw(scenario_docs(**kwargs)))
+
+
+@st.composite
+def single_stage_docs(draw) -> dict[str, Any]:
+    """One supplier (unlimited capacity) -> one DC over a lead-time-0 lane, with random
+    disruptions, and strategies whose buffers grow with their index (s0 < s1 < s2)."""
+    doc = draw(scenario_docs(max_suppliers=1, max_plants=0, max_dcs=1))
+    doc["nodes"]["sup0"].pop("capacity_per_day", None)
+    (lane,) = doc["lanes"]
+    lane["lead_time_days"] = 0
+    lane.pop("capacity_per_day", None)
+    doc["lane_shocks"] = {}
+    doc["stock"] = []
+    buffers = sorted(draw(st.lists(st.integers(0, 6), min_size=2, max_size=3)))
+    doc["strategies"] = {f"s{k}": {"buffer_days": b} for k, b in enumerate(buffers)}
+    return doc

@@ -27,6 +27,7 @@ N_ON_HAND, N_IMPAIRED, N_DEMAND, N_FILLED, N_LOST, N_STOCKOUT = 0, 1, 2, 3, 4, 5
 N_NODE_METRICS = 6
 
 FILL_BINS = 101
+HIST_CHUNK = 32
 UNIT_EPS = 1e-9
 FILL_FIXED_POINT = 4294967296.0  # 2**32, see compile.FILL_FIXED_POINT
 ON_HAND_FIXED_POINT = 256.0
@@ -180,8 +181,14 @@ def simulate_paths(
     ls_keys = np.zeros(K, np.uint64)
     su_keys = np.zeros(M, np.uint64)
     dc_keys = np.zeros(D, np.uint64)
+    # Histogram bins are recorded per path and added to the [T, bins] histograms a chunk
+    # of paths at a time: updating the histograms every day walks ~1 MB per path and
+    # thrashes the L2 cache (measured 1.8x slower).
+    fill_bins = np.zeros((HIST_CHUNK, T), np.int64)
+    on_hand_bins = np.zeros((HIST_CHUNK, T), np.int64)
 
     for i in range(n_paths):
+        slot_in_chunk = i % HIST_CHUNK
         pkey = rng.path_key(seed, path_start + i)
         for n in range(N):
             node_keys[n, 0] = rng.stream_key(pkey, rng.NODE_CHAIN, n)
@@ -365,10 +372,12 @@ def simulate_paths(
             elif first_shortage >= 0 and recovered < 0:
                 recovered = t
             fill = day_filled / day_demand if day_demand > 0.0 else 1.0
-            fill_hist[t, FILL_BINS - 1 if fill >= 1.0 else int(fill * (FILL_BINS - 1))] += 1
+            fill_bins[slot_in_chunk, t] = (
+                FILL_BINS - 1 if fill >= 1.0 else int(fill * (FILL_BINS - 1))
+            )
             fill_sum[t] += np.int64(round(fill * FILL_FIXED_POINT))
             ob = int(total_on_hand / on_hand_max * B)
-            on_hand_hist[t, min(max(ob, 0), B - 1)] += 1
+            on_hand_bins[slot_in_chunk, t] = min(max(ob, 0), B - 1)
             on_hand_sum[t] += np.int64(round(total_on_hand * ON_HAND_FIXED_POINT))
 
             # 4. order and ship, each node before the nodes that supply it
@@ -482,6 +491,11 @@ def simulate_paths(
         out[RECOVERY_DAYS] = recovered - first_disruption if recovered >= 0 else np.nan
         for n in range(N):
             nout[n, N_ON_HAND] /= T
+        if slot_in_chunk == HIST_CHUNK - 1 or i == n_paths - 1:
+            for t in range(T):
+                for c in range(slot_in_chunk + 1):
+                    fill_hist[t, fill_bins[c, t]] += 1
+                    on_hand_hist[t, on_hand_bins[c, t]] += 1
 
 
 @njit(nogil=True, parallel=True, cache=True)

@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from resilience import __version__
+from resilience import risk as _risk  # noqa: F401  (registers the ``ds.risk`` accessor)
 from resilience.compile import (
     FILL_BINS,
     FILL_FIXED_POINT,

@@ -24,7 +24,8 @@ fill rate it is P5 and CVaR95 is the mean of the worst 5 % of fill rates.
 Conventions shared by every estimator (pinned by ``tests/test_risk.py``):
 
 - Quantiles default to the inverted empirical CDF, ``Q(q) = X_(ceil(n q))``, the usual
-  VaR definition; it is the quantile the CVaR estimator and the bootstrap use, so point
+  VaR definition; the CVaR estimator and the bootstrap use the same order statistic (for
+  lower tails, computed as upper tails of -X, up to one order statistic), so point
   estimates and intervals agree.
 - CVaR is the Rockafellar-Uryasev tail mean of the empirical distribution, splitting the
   atom at the VaR so the tail holds exactly ``n (1 - a)`` paths.

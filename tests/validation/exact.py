@@ -47,6 +47,47 @@ def stationary_up(fail: float, recover: float) -> float:
     return recover / (fail + recover)
 
 
+def sourcing_fill(
+    sources: list[tuple[float, float, bool]],
+    shares: list[float],
+    mode: str,
+    shock: tuple[float, float, float] | None,
+    horizon: int,
+) -> np.ndarray:
+    """E[fill on day t], t = 0 .. T-1, of a DC with S = mu, lead time 0, deterministic
+    demand, fed by independent sources of unlimited capacity.
+
+    ``sources``: (fail, recover, in the shocked region) per active source; ``shares``
+    their shares; ``shock``: (start, end, capacity fraction f) of the one regional shock
+    chain, or None. Day t's fill is what the sources shipped on day t-1 (see the tests),
+    a function of avail_i = UP_i x (f if the shock is active and i is in its region else 1):
+    failover min(1, sum_i avail_i), split sum_i w_i avail_i. The expectation enumerates
+    the 2^(n+1) joint states of the independent chains on day t-1.
+    """
+    n = len(sources)
+    up = [up_probabilities(a, b, horizon)[:horizon] for a, b, _ in sources]  # day t-1
+    calm = np.ones(horizon) if shock is None else up_probabilities(shock[0], shock[1], horizon)[:horizon]
+    fraction = 1.0 if shock is None else shock[2]
+    fill = np.zeros(horizon)
+    for shocked in (False, True):
+        weight_shock = 1.0 - calm if shocked else calm
+        for states in range(2**n):
+            weight = weight_shock.copy()
+            avail = []
+            for i, (_, _, in_region) in enumerate(sources):
+                is_up = bool(states >> i & 1)
+                weight = weight * (up[i] if is_up else 1.0 - up[i])
+                avail.append(float(is_up) * (fraction if shocked and in_region else 1.0))
+            if mode == "failover":
+                value = min(1.0, sum(avail))
+            elif mode == "split":
+                value = sum(w * x for w, x in zip(shares, avail, strict=True))
+            else:
+                raise ValueError(f"unknown sourcing mode {mode!r}")
+            fill += weight * value
+    return fill
+
+
 # ----------------------------------------------------------------------------- outages
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -155,7 +156,6 @@ class DistributedExecutor(Executor):
         scattered = {
             index: self.client.scatter(net, broadcast=True) for index, net in networks.items()
         }
-        slots = max(2, 2 * sum(self.client.nthreads().values()))
         pending = iter(tasks)
         by_key = {}
 
@@ -173,14 +173,23 @@ class DistributedExecutor(Executor):
             by_key[future.key] = task
             return future
 
-        queue = as_completed([submit(t) for t in _take(pending, slots)], with_results=True)
+        queue = as_completed([submit(t) for t in _take(pending, self._slots())], with_results=True)
+        checked = time.monotonic()
         for future, result in queue:
             task = by_key.pop(future.key)
             future.release()
-            nxt = next(pending, None)
-            if nxt is not None:
+            # top up to the workers there are now: job-queue workers join over minutes
+            want = 1
+            if time.monotonic() - checked > 1.0:
+                want = max(1, self._slots() - len(by_key))
+                checked = time.monotonic()
+            for nxt in _take(pending, want):
                 queue.add(submit(nxt))
             yield task, result
+
+    def _slots(self) -> int:
+        """Tasks to keep in flight: two per worker thread, so none idles between tasks."""
+        return max(2, 2 * sum(self.client.nthreads().values()))
 
     def close(self):
         self.client.close()
@@ -199,13 +208,24 @@ def _take(iterator, n):
 
 
 def make_executor(
-    scheduler: str | None = None, workers: int | None = None, threads: int | None = None
+    scheduler: str | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+    cluster: str | None = None,
+    cluster_config: str | Path | None = None,
 ) -> Executor:
-    """Pick the engine: an existing scheduler, a local process cluster, or threads."""
-    if scheduler and workers:
-        raise ValueError(
-            "give either scheduler (an existing cluster) or workers (a new local one), not both"
-        )
+    """Pick the engine: an existing scheduler, a local process cluster, a job-queue
+    cluster (``cluster="slurm"|"pbs"``, see resilience.cluster), or threads."""
+    given = [k for k, v in (("scheduler", scheduler), ("workers", workers), ("cluster", cluster)) if v]
+    if len(given) > 1:
+        raise ValueError(f"give one of scheduler, workers or cluster, not {' and '.join(given)}")
+    if cluster_config and not cluster:
+        raise ValueError("a cluster config needs a cluster kind (--cluster slurm|pbs)")
+    if cluster:
+        from resilience.cluster import jobqueue_executor
+
+        log.info("running on a %s cluster through dask-jobqueue", cluster.upper())
+        return jobqueue_executor(cluster, cluster_config)
     if scheduler:
         log.info("running on the Dask scheduler at %s", scheduler)
         return DistributedExecutor.connect(scheduler)
@@ -332,13 +352,24 @@ class PreparedRun:
     seed: int
     tasks: list[Task]
     path_start: int = 0
+    attrs: dict = field(default_factory=dict)  # extra dataset attributes (e.g. a shard's)
 
     @property
     def networks(self) -> dict[tuple[int, ...], Network]:
         return {(i,): c.network for i, c in enumerate(self.compiled)}
 
-    def execute(self, sink, *, threads=None, workers=None, scheduler=None, progress=None):
-        executor = make_executor(scheduler, workers, threads)
+    def execute(
+        self,
+        sink,
+        *,
+        threads=None,
+        workers=None,
+        scheduler=None,
+        progress=None,
+        cluster=None,
+        cluster_config=None,
+    ):
+        executor = make_executor(scheduler, workers, threads, cluster, cluster_config)
         bar = Progress(self.paths * len(self.compiled), progress)
         try:
             execute(self.networks, self.seed, self.tasks, sink, executor, bar)
@@ -381,6 +412,9 @@ def run_to_file(
     threads: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    cluster: str | None = None,
+    cluster_config: str | Path | None = None,
+    shard=None,
     overwrite: bool = False,
     progress: bool | None = None,
 ) -> Path:
@@ -388,14 +422,31 @@ def run_to_file(
 
     The result is written to a temporary sibling and moved into place only when complete:
     a failed or interrupted run leaves nothing at ``out`` and an existing result untouched.
+    ``shard`` ("i/N" or a resilience.shards.Shard) runs only the i-th of N contiguous
+    ranges of the paths and marks the result as a shard for ``resilience merge``.
     """
     from resilience.results import atomic_output, sink_for
+    from resilience.shards import parse_shard, path_shard_attributes
 
     out = Path(out)
-    run = prepare(scenario, paths, seed, strategies, block_size)
+    shard = parse_shard(shard)
+    if shard is None:
+        run = prepare(scenario, paths, seed, strategies, block_size)
+    else:
+        start, stop = shard.range(paths)
+        run = prepare(scenario, stop - start, seed, strategies, block_size, path_start=start)
+        run.attrs = path_shard_attributes(run, shard, paths)
     with atomic_output(out, overwrite=overwrite) as tmp:
         sink = sink_for(tmp, run, final_name=out)
-        run.execute(sink, threads=threads, workers=workers, scheduler=scheduler, progress=progress)
+        run.execute(
+            sink,
+            threads=threads,
+            workers=workers,
+            scheduler=scheduler,
+            cluster=cluster,
+            cluster_config=cluster_config,
+            progress=progress,
+        )
         sink.close()
     return out
 

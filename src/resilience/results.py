@@ -295,7 +295,9 @@ class MemorySink:
             raise ResultsError(f"run incomplete: {self.done} of {expected} path-strategies done")
         on_hand_max = np.array([c.network.on_hand_max for c in self.run.compiled])
         daily = self.daily.variables(on_hand_max, self.run.paths)
-        return build_dataset(self.run, self.path_out, self.node_out, daily)
+        return build_dataset(
+            self.run, self.path_out, self.node_out, daily, attrs_extra=self.run.attrs
+        )
 
     def close(self):
         pass
@@ -332,7 +334,9 @@ class ZarrSink:
         node_out = da.zeros(
             (S, run.paths, N, K.N_NODE_METRICS), chunks=(1, chunk, N, K.N_NODE_METRICS)
         )
-        template = build_dataset(run, path_out, node_out, self._daily_placeholder(S, T))
+        template = build_dataset(
+            run, path_out, node_out, self._daily_placeholder(S, T), attrs_extra=run.attrs
+        )
         encoding = {name: {"chunks": (1, chunk)} for name in self.path_vars(template)}
         encoding.update({name: {"chunks": (1, chunk, N)} for name in self.node_vars(template)})
         template.to_zarr(

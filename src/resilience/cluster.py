@@ -1,0 +1,166 @@
+"""Job-queue clusters (SLURM, PBS) through dask-jobqueue, configured by a small YAML file.
+
+``resilience run|sweep --cluster slurm --cluster-config cluster.yaml`` starts a Dask
+scheduler in the command's process, submits ``jobs`` batch jobs that each start Dask
+workers, runs every block of paths as a task on them (a lost worker costs only its
+tasks: they are retried elsewhere), and cancels the jobs at the end. The config keys are
+dask-jobqueue's own, checked here so a typo is an error, not a silently ignored option::
+
+    queue: normal            # partition (SLURM) / queue (PBS)
+    account: supplychain     # -A
+    cores: 8                 # cores per job
+    memory: 16GB             # memory per job
+    processes: 2             # worker processes per job (threads = cores / processes)
+    walltime: "02:00:00"
+    jobs: 10                 # number of batch jobs to start
+    interface: ib0           # network interface the workers and scheduler use
+    job_extra_directives: ["--qos=long"]
+    job_script_prologue: ["module load python/3.11", "source .venv/bin/activate"]
+
+Anything left out comes from dask-jobqueue's configuration (``~/.config/dask/jobqueue.yaml``).
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from resilience.errors import ClusterError
+
+__all__ = ["CLUSTER_KINDS", "jobqueue_executor", "load_cluster_config", "make_cluster"]
+
+log = logging.getLogger(__name__)
+
+ClusterKind = Literal["slurm", "pbs"]
+CLUSTER_KINDS: tuple[str, ...] = ("slurm", "pbs")
+
+_INT = ("an integer >= 1", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+_STR = ("a string", lambda v: isinstance(v, str) and bool(v.strip()))
+_STRS = ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v))
+_MAP = ("a mapping", lambda v: isinstance(v, dict))
+_SECONDS = ("a number of seconds > 0",
+            lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and v > 0)
+_DASHBOARD = ("an address like ':8787', or null for none",
+              lambda v: v is None or isinstance(v, str))
+
+#: key -> (kinds it applies to, what it must be, check)
+CONFIG_KEYS: dict[str, tuple[tuple[str, ...], str, Any]] = {
+    "queue": (CLUSTER_KINDS, *_STR),
+    "account": (CLUSTER_KINDS, *_STR),
+    "cores": (CLUSTER_KINDS, *_INT),
+    "memory": (CLUSTER_KINDS, "a string like '16GB'", _STR[1]),
+    "processes": (CLUSTER_KINDS, *_INT),
+    "walltime": (CLUSTER_KINDS, "a string like '02:00:00'", _STR[1]),
+    "job_name": (CLUSTER_KINDS, *_STR),
+    "interface": (CLUSTER_KINDS, *_STR),
+    "local_directory": (CLUSTER_KINDS, *_STR),
+    "log_directory": (CLUSTER_KINDS, *_STR),
+    "python": (CLUSTER_KINDS, *_STR),
+    "death_timeout": (CLUSTER_KINDS, *_SECONDS),
+    "job_extra_directives": (CLUSTER_KINDS, *_STRS),
+    "job_directives_skip": (CLUSTER_KINDS, *_STRS),
+    "job_script_prologue": (CLUSTER_KINDS, *_STRS),
+    "worker_extra_args": (CLUSTER_KINDS, *_STRS),
+    "scheduler_options": (CLUSTER_KINDS, *_MAP),
+    "dashboard_address": (CLUSTER_KINDS, *_DASHBOARD),
+    "job_cpu": (("slurm",), *_INT),
+    "job_mem": (("slurm",), "a string like '16GB'", _STR[1]),
+    "resource_spec": (("pbs",), "a string like 'select=1:ncpus=8:mem=16GB'", _STR[1]),
+    # ours, not dask-jobqueue's
+    "jobs": (CLUSTER_KINDS, *_INT),
+    "start_timeout": (CLUSTER_KINDS, *_SECONDS),
+}
+DEFAULT_JOBS = 1
+DEFAULT_START_TIMEOUT = 600.0
+
+
+def _where(source: str | None, key: str = "") -> str:
+    return ": ".join(x for x in (source, key) if x)
+
+
+def check_cluster_config(kind: str, config: Any, source: str | None = None) -> dict:
+    """Validate a config mapping for ``kind``; raise ClusterError naming the bad key."""
+    import difflib
+
+    if kind not in CLUSTER_KINDS:
+        raise ClusterError(f"unknown cluster kind {kind!r}; use one of {', '.join(CLUSTER_KINDS)}")
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ClusterError(f"{_where(source)}: must be a mapping of options (queue, cores, ...)")
+    for key, value in config.items():
+        spec = CONFIG_KEYS.get(key)
+        if spec is None:
+            guess = difflib.get_close_matches(str(key), list(CONFIG_KEYS), n=1)
+            hint = f"did you mean {guess[0]!r}?" if guess else "allowed: " + ", ".join(CONFIG_KEYS)
+            raise ClusterError(f"{_where(source, str(key))}: unknown option ({hint})")
+        kinds, what, ok = spec
+        if kind not in kinds:
+            raise ClusterError(f"{_where(source, key)}: only for --cluster {', '.join(kinds)}")
+        if not ok(value):
+            raise ClusterError(f"{_where(source, key)}: must be {what}, got {value!r}")
+    return dict(config)
+
+
+def load_cluster_config(kind: str, path: str | Path | None) -> dict:
+    """Read and validate a cluster config file (None: an empty config)."""
+    if path is None:
+        return check_cluster_config(kind, None)
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ClusterError(f"{path}: cannot read cluster config ({exc.strerror or exc})") from exc
+    except yaml.YAMLError as exc:
+        raise ClusterError(f"{path}: YAML syntax error: {exc}") from exc
+    return check_cluster_config(kind, data, str(path))
+
+
+def make_cluster(kind: ClusterKind, config: dict | None = None):
+    """A dask-jobqueue cluster (no jobs submitted yet) from a validated config."""
+    config = check_cluster_config(kind, config)
+    kwargs = {k: v for k, v in config.items() if k not in ("jobs", "start_timeout")}
+    kwargs.setdefault("silence_logs", "error")
+    try:
+        if kind == "slurm":
+            from dask_jobqueue import SLURMCluster as cls
+        else:
+            from dask_jobqueue import PBSCluster as cls
+        return cls(**kwargs)
+    except (ValueError, TypeError, OSError) as exc:
+        raise ClusterError(f"cannot set up the {kind.upper()} cluster: {exc}") from exc
+
+
+def jobqueue_executor(kind: ClusterKind, config_path: str | Path | None = None):
+    """Start a job-queue cluster, submit its jobs and wait for the first worker."""
+    from distributed import Client
+
+    from resilience.engine import DistributedExecutor
+
+    config = load_cluster_config(kind, config_path)
+    jobs = int(config.get("jobs", DEFAULT_JOBS))
+    timeout = float(config.get("start_timeout", DEFAULT_START_TIMEOUT))
+    cluster = make_cluster(kind, config)
+    client = None
+    try:
+        cluster.scale(jobs=jobs)
+        log.info("submitted %d %s job(s); waiting for the first worker (up to %g s)",
+                 jobs, kind.upper(), timeout)
+        client = Client(cluster)
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except TimeoutError as exc:
+            raise ClusterError(
+                f"no {kind.upper()} worker connected within {timeout:g} s "
+                f"(jobs still queued? raise start_timeout in the cluster config)"
+            ) from exc
+    except BaseException:
+        if client is not None:
+            client.close()
+        cluster.close()
+        raise
+    return DistributedExecutor(client, owns_cluster=cluster)

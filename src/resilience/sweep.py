@@ -1,0 +1,696 @@
+"""Scenario sweeps: a grid of scenario parameters, every point validated before anything runs.
+
+A sweep names parameters of a scenario by their **path** into the YAML document, the way
+``resilience validate`` names places (``strategies.jic.buffer_days``,
+``regions.east_asia.shocks[0].mean_duration_days``, ``nodes['odd.name'].capacity_per_day``),
+and gives each a list of values. Each **axis** becomes one dimension of the result; an axis
+may move several parameters together (a *zipped* axis: value k of every parameter at step
+k). The grid is the Cartesian product of the axes, enumerated in C order (last axis
+fastest): point p has axis steps ``numpy.unravel_index(p, spec.shape)``.
+
+One pseudo-parameter needs no path: ``shock_scale`` multiplies the per-day **start**
+probability (the frequency) of every supply disruption: regional shocks, lane shocks and
+node outages (``failure_probability``). Given as a mean (``mean_days_between``,
+``mean_days_between_failures``) the probability is 1 / mean, so the scaled document holds
+``start_probability`` / ``failure_probability`` = scale / mean instead. Durations,
+severities and demand surges are left as written (sweep those by path). It is applied
+after every path parameter of the point.
+
+Setting one key of a rate pair (``mean_days_between`` / ``start_probability``,
+``mean_duration_days`` / ``end_probability``, ``mean_days_between_failures`` /
+``failure_probability``, ``mean_outage_days`` / ``recovery_probability``) removes the other,
+so a sweep can give a rate in either form whatever the file uses.
+
+The file format is in docs/cluster.md and scenarios/automotive-sweep.yaml; on the command
+line, ``--grid [NAME:]PATH=v1,v2,...`` adds an axis (repeated ``NAME:`` zips).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import itertools
+import json
+import math
+import numbers
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from resilience.errors import ScenarioError, SweepError
+
+__all__ = [
+    "SHOCK_SCALE",
+    "Axis",
+    "Param",
+    "SweepSpec",
+    "format_path",
+    "load_sweep",
+    "parse_grid_option",
+    "parse_path",
+]
+
+SHOCK_SCALE = "shock_scale"
+#: Dimensions a results dataset already has; an axis may not take their names.
+RESERVED_NAMES = frozenset(
+    {"strategy", "path", "node", "day", "quantile", "fill_bin", "on_hand_bin", "on_hand_edge",
+     "point", "column", "level", "node_kind", "node_region"}
+)
+SWEEP_KEYS = ("description", "axes")
+AXIS_KEYS = ("path", "values", "zip", "labels")
+#: Setting one key of a pair removes the other (both given is a scenario error).
+RATE_PAIRS = {
+    "mean_days_between": "start_probability",
+    "mean_duration_days": "end_probability",
+    "mean_days_between_failures": "failure_probability",
+    "mean_outage_days": "recovery_probability",
+}
+RATE_PAIRS.update({v: k for k, v in list(RATE_PAIRS.items())})
+
+_NAME = re.compile(r"^[A-Za-z_]\w*$")
+_PLAIN_KEY = re.compile(r"[\w\-]+")
+_SIMPLE_KEY = re.compile(r"^[\w\-]+$")
+
+
+# ----------------------------------------------------------------------------- paths
+
+
+def parse_path(text: str) -> tuple[str | int, ...]:
+    """``a.b[0]['odd.key']`` -> ``('a', 'b', 0, 'odd.key')``; ``shock_scale`` -> ``()``.
+
+    Raises ``SweepError`` on a malformed path.
+    """
+    text = text.strip()
+    if text == SHOCK_SCALE:
+        return ()
+    keys: list[str | int] = []
+    i = 0
+    n = len(text)
+    expect_key = True  # at the start or after '.'
+    while i < n:
+        ch = text[i]
+        if ch == "[":
+            close = text.find("]", i)
+            inner = text[i + 1 : close] if close > 0 else ""
+            if close < 0 or not inner:
+                raise SweepError(f"bad path {text!r}: unclosed or empty [...] at column {i + 1}")
+            if inner.isdigit():
+                keys.append(int(inner))
+            elif len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "'\"":
+                keys.append(inner[1:-1])
+            else:
+                raise SweepError(
+                    f"bad path {text!r}: [{inner}] must be a list index >= 0 or a quoted key"
+                )
+            i = close + 1
+            expect_key = False
+        elif ch == "." and not expect_key:
+            i += 1
+            expect_key = True
+        else:
+            m = _PLAIN_KEY.match(text, i)
+            if m is None or not expect_key:
+                raise SweepError(f"bad path {text!r}: unexpected {ch!r} at column {i + 1}")
+            keys.append(m.group())
+            i = m.end()
+            expect_key = False
+    if not keys or expect_key:
+        raise SweepError(f"bad path {text!r}: must be keys joined by '.', e.g. nodes.fab.capacity_per_day")
+    return tuple(keys)
+
+
+def format_path(keys: Sequence[str | int]) -> str:
+    """Inverse of :func:`parse_path`, in the form scenario errors use for places."""
+    if not keys:
+        return SHOCK_SCALE
+    out = ""
+    for key in keys:
+        if isinstance(key, int):
+            out += f"[{key}]"
+        elif _SIMPLE_KEY.match(key):
+            out += f".{key}" if out else key
+        else:
+            out += f"[{key!r}]"
+    return out
+
+
+@dataclass(frozen=True)
+class Param:
+    """One scenario parameter: a path into the document, or ``shock_scale`` (keys ())."""
+
+    keys: tuple[str | int, ...]
+
+    @property
+    def path(self) -> str:
+        return format_path(self.keys)
+
+    @property
+    def is_shock_scale(self) -> bool:
+        return not self.keys
+
+    def short_names(self) -> list[str]:
+        """Candidate axis names, shortest first: last key, then with its parents."""
+        if self.is_shock_scale:
+            return [SHOCK_SCALE]
+        words = [re.sub(r"\W+", "_", str(k)).strip("_") for k in self.keys]
+        words = [w for w in words if w]
+        names = []
+        for n in range(1, len(words) + 1):
+            name = "_".join(words[-n:])
+            if not _NAME.match(name):
+                name = "p_" + name
+            names.append(name)
+        return names
+
+    def check(self, doc: Any) -> str | None:
+        """Why this path cannot be set in ``doc`` (None when it can)."""
+        node = doc
+        for depth, key in enumerate(self.keys):
+            last = depth == len(self.keys) - 1
+            here = format_path(self.keys[:depth]) or "the scenario"
+            if isinstance(key, int):
+                if not isinstance(node, list):
+                    return f"{here} is {_kind(node)}, not a list: cannot take [{key}]"
+                if key >= len(node):
+                    return f"{here} has {len(node)} item(s): no index [{key}]"
+                node = node[key]
+            else:
+                if not isinstance(node, Mapping):
+                    if isinstance(node, list):
+                        return f"{here} is a list: use an index, e.g. {format_path((*self.keys[:depth], 0))}"
+                    return f"{here} is {_kind(node)}: it has no key {key!r}"
+                if key not in node:
+                    if last:
+                        return None  # a new key; the scenario schema says whether it is allowed
+                    guess = difflib.get_close_matches(key, [str(k) for k in node], n=1)
+                    hint = f"did you mean {guess[0]!r}?" if guess else "keys: " + _listing(node)
+                    return f"{here} has no key {key!r} ({hint})"
+                node = node[key]
+        return None
+
+    def set(self, doc: Any, value: Any) -> None:
+        """Set the value in ``doc`` (checked with :meth:`check` first)."""
+        node = doc
+        for key in self.keys[:-1]:
+            node = node[key]
+        key = self.keys[-1]
+        if isinstance(node, dict) and isinstance(key, str) and key in RATE_PAIRS:
+            node.pop(RATE_PAIRS[key], None)
+        node[key] = copy.deepcopy(value)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "empty (null)"
+    return f"a {type(value).__name__} ({value!r})"
+
+
+def _listing(names: Iterable[Any], limit: int = 8) -> str:
+    names = [str(n) for n in names]
+    if not names:
+        return "(none)"
+    return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+# ----------------------------------------------------------------------------- shock scale
+
+
+def _scale_rate(body: Any, mean_key: str, prob_key: str, scale: float, place: str) -> str | None:
+    """Multiply the start probability of one disruption chain; an error message or None."""
+    if not isinstance(body, dict):
+        return None  # malformed: the schema reports it
+    if mean_key in body and prob_key not in body:
+        mean = body[mean_key]
+        if isinstance(mean, bool) or not isinstance(mean, numbers.Real) or mean < 1:
+            return None  # invalid as written: the schema reports it
+        p = 1.0 / float(mean)
+        del body[mean_key]
+    elif prob_key in body and mean_key not in body:
+        p = body[prob_key]
+        if isinstance(p, bool) or not isinstance(p, numbers.Real):
+            return None
+        p = float(p)
+    else:
+        return None  # neither (or both): the schema reports it
+    scaled = scale * p
+    if scaled > 1.0:
+        return (
+            f"{place}: scaled start probability {scale:g} x {p:.6g} = {scaled:.6g} per day "
+            f"is above 1"
+        )
+    body[prob_key] = scaled
+    return None
+
+
+def apply_shock_scale(doc: dict, scale: float) -> list[str]:
+    """Scale the start probability of every regional shock, lane shock and node outage."""
+    errors: list[str] = []
+
+    def scale_one(body, mean_key, prob_key, place):
+        msg = _scale_rate(body, mean_key, prob_key, scale, place)
+        if msg:
+            errors.append(msg)
+
+    regions = doc.get("regions")
+    if isinstance(regions, dict):
+        for name, region in regions.items():
+            shocks = region.get("shocks") if isinstance(region, dict) else None
+            for i, shock in enumerate(shocks if isinstance(shocks, list) else []):
+                place = format_path(("regions", str(name), "shocks", i))
+                scale_one(shock, "mean_days_between", "start_probability", place)
+    lane_shocks = doc.get("lane_shocks")
+    if isinstance(lane_shocks, dict):
+        for name, shock in lane_shocks.items():
+            scale_one(shock, "mean_days_between", "start_probability",
+                      format_path(("lane_shocks", str(name))))
+    nodes = doc.get("nodes")
+    if isinstance(nodes, dict):
+        for name, node in nodes.items():
+            outage = node.get("outage") if isinstance(node, dict) else None
+            if outage is not None:
+                scale_one(outage, "mean_days_between_failures", "failure_probability",
+                          format_path(("nodes", str(name), "outage")))
+    return errors
+
+
+# ----------------------------------------------------------------------------- axes
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One dimension of the sweep: one or more parameters moving together.
+
+    ``values[k]`` holds the value of each parameter at step k (one tuple per step).
+    """
+
+    name: str
+    params: tuple[Param, ...]
+    values: tuple[tuple[Any, ...], ...]
+    labels: tuple[Any, ...] | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.values)
+
+    def coordinate(self) -> np.ndarray:
+        """Coordinate values of the dimension: labels, else the (first) parameter's values
+        when they are distinct scalars, else the step number."""
+        if self.labels is not None:
+            return np.asarray(self.labels)
+        first = [v[0] for v in self.values]
+        if _distinct_scalars(first):
+            return np.asarray(first)
+        return np.arange(self.size)
+
+    def step_label(self, k: int) -> str:
+        coord = self.coordinate()[k]
+        return f"{self.name}={_show(coord.item() if hasattr(coord, 'item') else coord)}"
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "paths": [p.path for p in self.params],
+            "values": [list(v) for v in self.values],
+            "labels": None if self.labels is None else list(self.labels),
+        }
+
+
+def _distinct_scalars(values: Sequence[Any]) -> bool:
+    scalar = all(isinstance(v, (str, numbers.Real)) for v in values)
+    kinds = {isinstance(v, str) for v in values}
+    return scalar and len(kinds) == 1 and len({json.dumps(v) for v in values}) == len(values)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return repr(value)
+    if isinstance(value, (str, numbers.Real)):
+        return str(value)
+    return json.dumps(value, default=str)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A grid of scenario parameters. Points are numbered in C order of ``shape``."""
+
+    axes: tuple[Axis, ...]
+    description: str = ""
+    source: str = field(default="", compare=False)  # where the spec came from, for messages
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(a.size for a in self.axes)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def names(self) -> list[str]:
+        return [a.name for a in self.axes]
+
+    def steps(self, point: int) -> tuple[int, ...]:
+        return tuple(int(i) for i in np.unravel_index(point, self.shape))
+
+    def label(self, point: int) -> str:
+        return ", ".join(a.step_label(k) for a, k in zip(self.axes, self.steps(point), strict=True))
+
+    def coords(self) -> dict[str, Any]:
+        """Dimension coordinates of the axes, plus one coordinate per parameter of a zipped
+        axis (named after its path, with the path in its ``path`` attribute)."""
+        import xarray as xr
+
+        out: dict[str, Any] = {}
+        for axis in self.axes:
+            out[axis.name] = xr.Variable(
+                axis.name, axis.coordinate(),
+                {"long_name": axis.name, "sweep_paths": ", ".join(p.path for p in axis.params)},
+            )
+            if len(axis.params) > 1 or axis.labels is not None:
+                for j, param in enumerate(axis.params):
+                    values = [v[j] for v in axis.values]
+                    if not all(isinstance(v, (str, numbers.Real)) for v in values):
+                        continue
+                    name = f"{axis.name}__{param.short_names()[0]}"
+                    out[name] = xr.Variable(axis.name, np.asarray(values), {"path": param.path})
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps({"description": self.description,
+                           "axes": [a.to_json() for a in self.axes]}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> SweepSpec:
+        data = json.loads(text)
+        axes = tuple(
+            Axis(
+                a["name"],
+                tuple(Param(parse_path(p)) for p in a["paths"]),
+                tuple(tuple(v) for v in a["values"]),
+                None if a["labels"] is None else tuple(a["labels"]),
+            )
+            for a in data["axes"]
+        )
+        return cls(axes, data.get("description", ""))
+
+    # -- documents and validation
+
+    def document(self, base: Mapping[str, Any], point: int) -> dict:
+        """The scenario document of ``point``: ``base`` with the point's values set."""
+        return self._apply(base, dict(zip(range(len(self.axes)), self.steps(point), strict=True)))[0]
+
+    def _apply(self, base: Mapping[str, Any], steps: Mapping[int, int]) -> tuple[dict, list[str]]:
+        doc = copy.deepcopy(dict(base))
+        scale = None
+        for a, k in steps.items():
+            axis = self.axes[a]
+            for param, value in zip(axis.params, axis.values[k], strict=True):
+                if param.is_shock_scale:
+                    scale = value
+                else:
+                    param.set(doc, value)
+        errors = apply_shock_scale(doc, float(scale)) if scale is not None else []
+        return doc, errors
+
+    def check_paths(self, base: Mapping[str, Any]) -> list[str]:
+        """Errors of paths that do not exist in ``base`` and of bad shock scales."""
+        errors = []
+        for axis in self.axes:
+            for j, param in enumerate(axis.params):
+                if param.is_shock_scale:
+                    for k, v in enumerate(axis.values):
+                        x = v[j]
+                        if isinstance(x, bool) or not isinstance(x, numbers.Real) or not (
+                            0 <= x < math.inf
+                        ):
+                            errors.append(
+                                f"axis {axis.name}, value {k} ({_show(x)}): shock_scale must "
+                                f"be a number >= 0"
+                            )
+                    continue
+                why = param.check(base)
+                if why:
+                    errors.append(f"axis {axis.name}: {param.path}: {why}")
+        return errors
+
+    def scenarios(self, base: Mapping[str, Any], source: str = "") -> list:
+        """Validate every point and return its :class:`~resilience.model.Scenario`.
+
+        Each axis value is checked on its own first (the others as in ``base``), so a bad
+        value is reported once with its axis; then every grid point. Raises
+        ``SweepError`` listing every problem, each with its place; nothing is simulated.
+        """
+        from resilience.schema import load_scenario
+
+        where = f"{source}: " if source else ""
+        errors = self.check_paths(base)
+        if errors:
+            raise SweepError("\n".join(where + e for e in errors))
+
+        def load(steps: Mapping[int, int]):
+            doc, errs = self._apply(base, steps)
+            if errs:
+                return None, errs
+            try:
+                return load_scenario(doc), []
+            except ScenarioError as exc:
+                return None, exc.errors
+
+        for a, axis in enumerate(self.axes):
+            for k in range(axis.size):
+                _, errs = load({a: k})
+                errors.extend(f"axis {axis.step_label(k)}: {e}" for e in errs)
+        if errors:
+            raise SweepError("\n".join(where + e for e in _first(errors)))
+        out = []
+        for p in range(self.size):
+            scenario, errs = load(dict(enumerate(self.steps(p))))
+            errors.extend(f"point {p} ({self.label(p)}): {e}" for e in errs)
+            out.append(scenario)
+        if errors:
+            raise SweepError("\n".join(where + e for e in _first(errors)))
+        return out
+
+
+def _first(errors: list[str], limit: int = 30) -> list[str]:
+    if len(errors) <= limit:
+        return errors
+    return [*errors[:limit], f"... and {len(errors) - limit} more"]
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def _values_list(raw: Any, where: str) -> list[Any]:
+    if not isinstance(raw, list) or not raw:
+        raise SweepError(f"{where}: must be a non-empty list of values, got {_show(raw)}")
+    return raw
+
+
+def _axis(name: str | None, params: list[Param], columns: list[list[Any]], labels: Any,
+          where: str) -> dict:
+    lengths = {len(c) for c in columns}
+    if len(lengths) != 1:
+        sizes = ", ".join(f"{p.path}: {len(c)}" for p, c in zip(params, columns, strict=True))
+        raise SweepError(f"{where}: zipped parameters need as many values each, got {sizes}")
+    if labels is not None:
+        labels = _values_list(labels, f"{where}.labels")
+        if len(labels) != len(columns[0]):
+            raise SweepError(
+                f"{where}.labels: {len(labels)} labels for {len(columns[0])} values"
+            )
+        if not _distinct_scalars(labels):
+            raise SweepError(f"{where}.labels: must be distinct strings or numbers")
+        labels = tuple(labels)
+    values = tuple(zip(*columns, strict=True))
+    if labels is None and len(params) == 1 and len({json.dumps(v, sort_keys=True, default=str) for v in values}) != len(values):
+        raise SweepError(f"{where}: values repeat; every point of an axis must differ")
+    return {"name": name, "params": tuple(params), "values": values, "labels": labels,
+            "where": where}
+
+
+def _read_file(path: Path) -> list[dict]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SweepError(f"{path}: cannot read sweep file ({exc.strerror or exc})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise SweepError(f"{path}{at}: YAML syntax error: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise SweepError(f"{path}: a sweep file is a mapping with an 'axes' key, got {_show(data)}")
+    for key in data:
+        if key not in SWEEP_KEYS:
+            guess = difflib.get_close_matches(str(key), SWEEP_KEYS, n=1)
+            hint = f"did you mean {guess[0]!r}?" if guess else "allowed: " + ", ".join(SWEEP_KEYS)
+            raise SweepError(f"{path}: {key}: unknown key ({hint})")
+    axes = data.get("axes")
+    if not isinstance(axes, dict) or not axes:
+        raise SweepError(f"{path}: axes: must be a mapping of axis name -> axis")
+    out = []
+    for name, body in axes.items():
+        where = f"{path}: axes.{name}"
+        if isinstance(body, list):  # shorthand `PATH: [values]`
+            param = Param(_parse(str(name), where))
+            out.append(_axis(None, [param], [_values_list(body, where)], None, where))
+            continue
+        if not isinstance(body, dict):
+            raise SweepError(f"{where}: must be a mapping (path + values, or zip), got {_show(body)}")
+        for key in body:
+            if key not in AXIS_KEYS:
+                guess = difflib.get_close_matches(str(key), AXIS_KEYS, n=1)
+                hint = f"did you mean {guess[0]!r}?" if guess else "allowed: " + ", ".join(AXIS_KEYS)
+                raise SweepError(f"{where}.{key}: unknown key ({hint})")
+        if ("zip" in body) == ("path" in body):
+            raise SweepError(f"{where}: give either path + values, or zip (path -> values)")
+        if "zip" in body:
+            if "values" in body:
+                raise SweepError(f"{where}.values: a zipped axis takes its values under zip")
+            zipped = body["zip"]
+            if not isinstance(zipped, dict) or not zipped:
+                raise SweepError(f"{where}.zip: must be a mapping of path -> list of values")
+            params = [Param(_parse(str(p), f"{where}.zip")) for p in zipped]
+            columns = [_values_list(v, f"{where}.zip.{p}") for p, v in zipped.items()]
+        else:
+            params = [Param(_parse(str(body["path"]), f"{where}.path"))]
+            columns = [_values_list(body.get("values"), f"{where}.values")]
+        out.append(_axis(str(name), params, columns, body.get("labels"), where))
+    return out, str(data.get("description") or "")
+
+
+def _parse(path: str, where: str) -> tuple[str | int, ...]:
+    try:
+        return parse_path(path)
+    except SweepError as exc:
+        raise SweepError(f"{where}: {exc}") from None
+
+
+def parse_grid_option(text: str) -> tuple[str | None, tuple[str | int, ...], list[Any]]:
+    """``[NAME:]PATH=v1,v2,...`` (or ``PATH=[v1, v2]`` in YAML flow form) -> parts.
+
+    Values are read as YAML scalars (``14`` an integer, ``0.5`` a float, ``split`` a
+    string). Raises ``SweepError`` on bad syntax.
+    """
+    m = re.match(r"^\s*([A-Za-z_]\w*)\s*:(?!\s*\[)", text)
+    name = None
+    rest = text
+    if m and "=" in text[m.end():]:
+        name, rest = m.group(1), text[m.end():]
+    depth, quote, eq = 0, None, -1
+    for i, ch in enumerate(rest):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == "=" and depth == 0:
+            eq = i
+            break
+    if eq < 0:
+        raise SweepError(f"{text!r}: expected [NAME:]PATH=v1,v2,... e.g. strategies.jic.buffer_days=0,7,14")
+    keys = parse_path(rest[:eq])
+    raw = rest[eq + 1 :].strip()
+    try:
+        if raw.startswith("["):
+            values = yaml.safe_load(raw)
+        else:
+            values = [yaml.safe_load(tok.strip()) for tok in raw.split(",")] if raw else []
+    except yaml.YAMLError as exc:
+        raise SweepError(f"{text!r}: cannot read the values ({exc})") from None
+    if not isinstance(values, list) or not values or any(v is None for v in values):
+        raise SweepError(f"{text!r}: give at least one value after '=', separated by commas")
+    return name, keys, values
+
+
+def load_sweep(file: str | Path | None = None, grid: Sequence[str] = ()) -> SweepSpec:
+    """A sweep from a YAML file and/or ``--grid`` options (file axes first).
+
+    A ``--grid`` without ``NAME:`` is named after its path's last key (with parent keys
+    prepended when two axes would clash); ``--grid`` options sharing a ``NAME:`` form one
+    zipped axis.
+    """
+    drafts: list[dict] = []
+    description = ""
+    source = ""
+    if file is not None:
+        drafts, description = _read_file(Path(file))
+        source = str(file)
+    grouped: dict[str, dict] = {}
+    for text in grid:
+        name, keys, values = parse_grid_option(text)
+        where = f"--grid {text}"
+        if name is not None and name in grouped:
+            g = grouped[name]
+            g["params"].append(Param(keys))
+            g["columns"].append(values)
+            continue
+        g = {"name": name, "params": [Param(keys)], "columns": [values], "where": where}
+        drafts.append(g)
+        if name is not None:
+            grouped[name] = g
+    drafts = [
+        _axis(d["name"], d["params"], d["columns"], None, d["where"]) if "columns" in d else d
+        for d in drafts
+    ]
+    if not drafts:
+        raise SweepError("no sweep axes: give a sweep file or --grid PATH=v1,v2,...")
+    names = _name_axes(drafts)
+    axes = []
+    seen_params: dict[tuple, str] = {}
+    for d, name in zip(drafts, names, strict=True):
+        if not _NAME.match(name):
+            raise SweepError(f"{d['where']}: axis name {name!r} must be letters, digits and '_'")
+        if name in RESERVED_NAMES:
+            raise SweepError(f"{d['where']}: axis name {name!r} is taken by the results; rename it")
+        for p in d["params"]:
+            if p.keys in seen_params:
+                raise SweepError(f"{d['where']}: {p.path} is already swept by {seen_params[p.keys]}")
+            seen_params[p.keys] = d["where"]
+        axes.append(Axis(name, d["params"], d["values"], d["labels"]))
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise SweepError(f"axis {dup!r} is defined twice")
+    return SweepSpec(tuple(axes), description, source)
+
+
+def _name_axes(drafts: list[dict]) -> list[str]:
+    """Explicit names as given; others from their first path, lengthened until unique."""
+    taken = {d["name"] for d in drafts if d["name"]}
+    names = []
+    for d in drafts:
+        if d["name"]:
+            names.append(d["name"])
+            continue
+        candidates = d["params"][0].short_names()
+        others = [
+            c for o in drafts if o is not d and not o["name"] for c in o["params"][0].short_names()[:1]
+        ]
+        name = next((c for c in candidates if c not in taken and c not in others), candidates[-1])
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def grid_shape_text(spec: SweepSpec) -> str:
+    """``buffer_days (5) x severity (3) = 15 points``."""
+    dims = " x ".join(f"{a.name} ({a.size})" for a in spec.axes)
+    return f"{dims} = {spec.size} point{'s' if spec.size != 1 else ''}"
+
+
+def points_of(spec: SweepSpec) -> Iterable[tuple[int, ...]]:
+    return itertools.product(*(range(n) for n in spec.shape))

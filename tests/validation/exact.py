@@ -66,7 +66,11 @@ def sourcing_fill(
     """
     n = len(sources)
     up = [up_probabilities(a, b, horizon)[:horizon] for a, b, _ in sources]  # day t-1
-    calm = np.ones(horizon) if shock is None else up_probabilities(shock[0], shock[1], horizon)[:horizon]
+    calm = (
+        np.ones(horizon)
+        if shock is None
+        else up_probabilities(shock[0], shock[1], horizon)[:horizon]
+    )
     fraction = 1.0 if shock is None else shock[2]
     fill = np.zeros(horizon)
     for shocked in (False, True):
@@ -113,7 +117,9 @@ def pareto_survival(min_days: float, alpha: float, horizon: int) -> np.ndarray:
     return out
 
 
-def lost_probabilities_dp(fail: float, recover: float, horizon: int, buffer_days: int) -> np.ndarray:
+def lost_probabilities_dp(
+    fail: float, recover: float, horizon: int, buffer_days: int
+) -> np.ndarray:
     """P(a lost-sales day on day t), t = 0 .. T-1, for the k-day buffer case (geometric).
 
     Markov chain over (supplier state, days into the outage), ages capped at k + 1
@@ -151,7 +157,9 @@ def lost_probabilities_closed_form(
     return lost
 
 
-def lost_probabilities_renewal(fail: float, survival: np.ndarray, horizon: int, buffer_days: int) -> np.ndarray:
+def lost_probabilities_renewal(
+    fail: float, survival: np.ndarray, horizon: int, buffer_days: int
+) -> np.ndarray:
     """P(a lost-sales day on day t) for any outage-length law (P(D > j) = ``survival[j]``).
 
     Alternating renewal process: an outage starts on day s with probability
@@ -165,11 +173,14 @@ def lost_probabilities_renewal(fail: float, survival: np.ndarray, horizon: int, 
     f = np.zeros(horizon)
     up_prev = 1.0  # P(UP on day -1)
     lost = np.zeros(horizon)
-    for t in range(horizon):
+    T = horizon
+    rev = np.ascontiguousarray(survival[: T + 1][::-1])  # rev[i] = P(D > T - i)
+    # elementwise products, not np.dot: thousands of threaded BLAS calls crawl on a busy machine
+    for t in range(T):
         if t - 1 - k >= 0:  # outages started on s = 0 .. t-1-k, still running on day t-1
-            lost[t] = float(np.dot(f[: t - k], survival[k:t][::-1]))
+            lost[t] = float((f[: t - k] * rev[T - t + 1 : T - k + 1]).sum())
         f[t] = fail * up_prev
-        up_prev = 1.0 - float(np.dot(f[: t + 1], survival[: t + 1][::-1]))
+        up_prev = 1.0 - float((f[: t + 1] * rev[T - t :]).sum())
     return lost
 
 
@@ -227,7 +238,7 @@ def base_stock(mean: float, order_up_to: int, lead_time: int, horizon: int) -> d
     backlog is served first, filled_t = min(d_t, (S - Y_t)^+).
     """
     S = int(order_up_to)
-    if S != order_up_to or S < 0:
+    if order_up_to != S or S < 0:
         raise ValueError(f"order_up_to must be a non-negative integer, got {order_up_to}")
     cover = max(lead_time, 1)
     days_with_n = {n: 0 for n in range(1, cover + 1)}

@@ -118,14 +118,14 @@ def _outage_length(node: Node, u1: float, u2: float, cap: int) -> int:
     Box-Muller transform of (u1, u2), or Pareto (min, alpha) by inversion of u1. An outage
     longer than the horizon is cut to ``cap`` (no difference inside the horizon)."""
     d = node.outage.duration
-    if d.distribution == "lognormal":
-        z = math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
-        x = d.median_days * math.exp(d.sigma * z)
-    else:
-        try:
+    try:  # Python raises where float arithmetic would give inf: any inf is "> cap"
+        if d.distribution == "lognormal":
+            z = math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
+            x = d.median_days * math.exp(d.sigma * z)
+        else:
             x = d.min_days * (1.0 - u1) ** (-1.0 / d.alpha)
-        except OverflowError:
-            x = math.inf
+    except OverflowError:
+        x = math.inf
     if x > cap:
         return cap
     return max(1, math.ceil(x))

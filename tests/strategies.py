@@ -1,13 +1,14 @@
 """Hypothesis strategies for random valid scenarios (STYLE.md practice 6).
 
 ``scenario_docs()`` draws a scenario *document* (the dict a YAML file parses to) for a
-small random network: 1-3 suppliers, 0-2 plants with bills of materials, 1-3 DCs (some
-fed by other DCs), lead times 0-4, capacities (some unlimited), split and failover
-sourcing with random shares, geometric/lognormal/Pareto outages, full and partial regional
-shocks, lane shocks, demand surges, lost sales or backorders, horizons 5-40 and 1-3
-strategies with different buffers and sourcing. ``scenarios()`` loads it through
-``resilience.schema.load_scenario``, so every drawn scenario is valid by construction of
-the schema, not of this module.
+small random network: 1-3 suppliers, 0-2 plants with bills of materials (possibly in a
+chain, one making a subassembly of the other), 1-3 DCs (some fed by other DCs), lead
+times 0-4, capacities (some unlimited), split and failover sourcing with random shares,
+geometric/lognormal/Pareto outages, full and partial regional shocks, lane shocks,
+demand surges, lost sales or backorders, horizons 5-40 and 1-3 strategies with different
+buffers and sourcing. Node declaration order is shuffled. ``scenarios()`` loads it
+through ``resilience.schema.load_scenario``, so every drawn scenario is one the schema
+accepts.
 """
 
 from __future__ import annotations
@@ -129,13 +130,20 @@ def scenario_docs(
         }
 
     plants = [f"plant{i}" for i in range(n_plant)]
-    for p in plants:
+    # two plants may form a chain: plant0 makes a subassembly that plant1 consumes
+    chained = n_plant == 2 and draw(st.booleans())
+    for i, p in enumerate(plants):
         bom_items = draw(st.lists(st.sampled_from(components), min_size=1, unique=True))
+        if chained and i == 1 and draw(st.booleans()):
+            bom_items = []  # only the subassembly
+        bom = {c: draw(_QUANTITIES) for c in bom_items}
+        if chained and i == 1:
+            bom["sub"] = draw(_QUANTITIES)
         nodes[p] = {
             "kind": "plant",
             "region": draw(region_of),
-            "item": "fg",
-            "bom": {c: draw(_QUANTITIES) for c in bom_items},
+            "item": "sub" if chained and i == 0 else "fg",
+            "bom": bom,
             **_capacity(draw, 40.0),
             **outage(),
         }
@@ -145,8 +153,11 @@ def scenario_docs(
             makers = [s for s in suppliers if made[s] == c]
             for s in draw(st.lists(st.sampled_from(makers), min_size=1, unique=True)):
                 lane(s, p)
+        if chained and i == 1:
+            lane(plants[0], p)
 
-    producers = plants or suppliers  # nodes that make the finished good
+    # nodes that make the finished good
+    producers = [p for p in plants if nodes[p]["item"] == "fg"] or suppliers
     dcs = [f"dc{i}" for i in range(n_dc)]
     has_demand = draw(st.lists(st.booleans(), min_size=n_dc, max_size=n_dc))
     if not any(has_demand):
@@ -180,7 +191,7 @@ def scenario_docs(
     nodes = {name: nodes[name] for name in order}
 
     incoming: dict[tuple[str, str], list[str]] = {}
-    item_of = {**made, **{p: "fg" for p in plants}, **{d: "fg" for d in dcs}}
+    item_of = {**made, **{p: nodes[p]["item"] for p in plants}, **{d: "fg" for d in dcs}}
     for entry in lanes:
         incoming.setdefault((entry["to"], item_of[entry["from"]]), []).append(entry["from"])
 

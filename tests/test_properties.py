@@ -17,6 +17,7 @@ from tests.kernel_helpers import empty_output, network, run_kernel
 from tests.strategies import scenario_docs, scenarios, seeds, single_stage_docs
 
 N_PATHS = 8
+ROUND_OFF = 1e-12
 
 
 def _close(a: np.ndarray, b: np.ndarray, scale: np.ndarray, rel: float = 1e-9) -> None:
@@ -44,12 +45,17 @@ def test_fill_rate_is_a_fraction(scenario, seed):
         out = run_kernel(network(scenario, strategy), seed, 0, N_PATHS)
         p, nodes = out.path_out, out.node_out
         demand, filled = p[:, k.DEMAND], p[:, k.FILLED]
-        assert (filled >= 0).all() and (filled <= demand).all()
+        dc_demand, dc_filled = nodes[:, dcs, k.N_DEMAND], nodes[:, dcs, k.N_FILLED]
+        # Backlog served late is netted out as served - backlog in floats, which can leave a
+        # day 1 ulp over-filled (filled 0.30000000000000004 of 0.3) and the backlog at
+        # -5.6e-17: allow that much round-off, nothing more.
+        assert (filled >= 0).all() and (filled <= demand * (1 + ROUND_OFF)).all()
+        assert (dc_filled >= 0).all() and (dc_filled <= dc_demand * (1 + ROUND_OFF)).all()
         fill_rate = np.where(demand > 0, filled / np.where(demand > 0, demand, 1.0), 1.0)
-        assert ((fill_rate >= 0) & (fill_rate <= 1)).all()
-        assert (nodes[:, dcs, k.N_FILLED] >= 0).all()
-        assert (nodes[:, dcs, k.N_FILLED] <= nodes[:, dcs, k.N_DEMAND]).all()
+        assert ((fill_rate >= 0) & (fill_rate <= 1 + ROUND_OFF)).all()
         assert (p[:, k.LOST] >= 0).all() and (p[:, k.STOCKOUT_DAYS] <= scenario.horizon_days).all()
+        for col in (k.BACKLOG_END, k.MEAN_BACKLOG):
+            assert (p[:, col] >= -ROUND_OFF * np.maximum(demand, 1.0)).all()
         # the daily fill histogram has one count per path and day
         assert (out.fill_hist.sum(axis=1) == N_PATHS).all()
         assert (out.fill_sum <= N_PATHS * k.FILL_FIXED_POINT).all()
@@ -79,7 +85,6 @@ def test_no_disruptions_and_ample_stock_fill_every_order(doc, seed):
     scenario = load_scenario(doc)
     for strategy in scenario.strategy_names:
         p = run_kernel(network(scenario, strategy), seed, 0, N_PATHS).path_out
-        assert (p[:, k.DEMAND] > 0).all()
         assert (p[:, k.FILLED] == p[:, k.DEMAND]).all()
         assert (p[:, k.STOCKOUT_DAYS] == 0).all() and (p[:, k.LOST] == 0).all()
         assert np.isnan(p[:, k.FIRST_DISRUPTION]).all()

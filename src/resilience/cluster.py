@@ -42,10 +42,11 @@ _INT = ("an integer >= 1", lambda v: isinstance(v, int) and not isinstance(v, bo
 _STR = ("a string", lambda v: isinstance(v, str) and bool(v.strip()))
 _STRS = ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v))
 _MAP = ("a mapping", lambda v: isinstance(v, dict))
-_SECONDS = ("a number of seconds > 0",
-            lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and v > 0)
-_DASHBOARD = ("an address like ':8787', or null for none",
-              lambda v: v is None or isinstance(v, str))
+_SECONDS = (
+    "a number of seconds > 0",
+    lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and v > 0,
+)
+_DASHBOARD = ("an address like ':8787' (':0': any free port)", _STR[1])
 
 #: key -> (kinds it applies to, what it must be, check)
 CONFIG_KEYS: dict[str, tuple[tuple[str, ...], str, Any]] = {
@@ -125,6 +126,10 @@ def make_cluster(kind: ClusterKind, config: dict | None = None):
     config = check_cluster_config(kind, config)
     kwargs = {k: v for k, v in config.items() if k not in ("jobs", "start_timeout")}
     kwargs.setdefault("silence_logs", "error")
+    if "dashboard_address" in kwargs:  # dask-jobqueue takes it among the scheduler's options
+        options = dict(kwargs.get("scheduler_options") or {})
+        options["dashboard_address"] = kwargs.pop("dashboard_address")
+        kwargs["scheduler_options"] = options
     try:
         if kind == "slurm":
             from dask_jobqueue import SLURMCluster as cls
@@ -148,8 +153,12 @@ def jobqueue_executor(kind: ClusterKind, config_path: str | Path | None = None):
     client = None
     try:
         cluster.scale(jobs=jobs)
-        log.info("submitted %d %s job(s); waiting for the first worker (up to %g s)",
-                 jobs, kind.upper(), timeout)
+        log.info(
+            "submitted %d %s job(s); waiting for the first worker (up to %g s)",
+            jobs,
+            kind.upper(),
+            timeout,
+        )
         client = Client(cluster)
         try:
             client.wait_for_workers(1, timeout=timeout)

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,8 +154,19 @@ class DistributedExecutor(Executor):
     def run(self, networks, seed, tasks):
         from distributed import as_completed
 
-        scattered = {
-            index: self.client.scatter(net, broadcast=True) for index, net in networks.items()
+        # Each network goes in as a task, not as scattered data: scattered data lost with
+        # a worker cannot be recomputed (and the active memory manager drops broadcast
+        # replicas), a task's result is recomputed from its spec. tests/test_cluster.py
+        # kills a worker mid-run.
+        run_id = uuid.uuid4().hex[:12]
+        inputs = {
+            index: self.client.submit(
+                _network,
+                net,
+                key=f"resilience-network-{'-'.join(map(str, index))}-{run_id}",
+                pure=False,
+            )
+            for index, net in networks.items()
         }
         pending = iter(tasks)
         by_key = {}
@@ -162,7 +174,7 @@ class DistributedExecutor(Executor):
         def submit(task):
             future = self.client.submit(
                 run_block,
-                scattered[task.index],
+                inputs[task.index],
                 seed,
                 task.start,
                 task.size,
@@ -177,6 +189,8 @@ class DistributedExecutor(Executor):
         checked = time.monotonic()
         for future, result in queue:
             task = by_key.pop(future.key)
+            if future.cancelled():  # its input was lost beyond recomputation: never a result
+                raise ClusterError(f"the Dask task of paths {task.start}.. was cancelled: {result}")
             future.release()
             # top up to the workers there are now: job-queue workers join over minutes
             want = 1
@@ -195,6 +209,10 @@ class DistributedExecutor(Executor):
         self.client.close()
         if self.owns_cluster is not None:
             self.owns_cluster.close()
+
+
+def _network(network: Network) -> Network:
+    return network
 
 
 def _take(iterator, n):
@@ -216,9 +234,14 @@ def make_executor(
 ) -> Executor:
     """Pick the engine: an existing scheduler, a local process cluster, a job-queue
     cluster (``cluster="slurm"|"pbs"``, see resilience.cluster), or threads."""
-    given = [k for k, v in (("scheduler", scheduler), ("workers", workers), ("cluster", cluster)) if v]
+    given = [
+        k for k, v in (("scheduler", scheduler), ("workers", workers), ("cluster", cluster)) if v
+    ]
     if len(given) > 1:
-        raise ValueError(f"give one of scheduler, workers or cluster, not {' and '.join(given)}")
+        raise ValueError(
+            "give either scheduler (an existing cluster), workers (a new local one) or "
+            f"cluster (job-queue workers), not {' and '.join(given)}"
+        )
     if cluster_config and not cluster:
         raise ValueError("a cluster config needs a cluster kind (--cluster slurm|pbs)")
     if cluster:
@@ -308,6 +331,8 @@ def simulate(
     threads: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    cluster: str | None = None,
+    cluster_config: str | Path | None = None,
     progress: bool | None = False,
 ):
     """Simulate ``paths`` disruption paths of every strategy and return an xarray Dataset.
@@ -326,6 +351,9 @@ def simulate(
     threads, workers, scheduler :
         Threads of the local threaded scheduler; or a local cluster of ``workers``
         processes; or the address of a running Dask scheduler.
+    cluster, cluster_config :
+        ``"slurm"`` or ``"pbs"``: workers started as batch jobs through dask-jobqueue,
+        with the options of the YAML file ``cluster_config`` (docs/cluster.md).
     progress : bool or None
         Show a progress bar (None: only on a terminal).
 
@@ -338,7 +366,15 @@ def simulate(
 
     run = prepare(scenario, paths, seed, strategies, block_size)
     sink = MemorySink(run)
-    run.execute(sink, threads=threads, workers=workers, scheduler=scheduler, progress=progress)
+    run.execute(
+        sink,
+        threads=threads,
+        workers=workers,
+        scheduler=scheduler,
+        cluster=cluster,
+        cluster_config=cluster_config,
+        progress=progress,
+    )
     return sink.dataset()
 
 

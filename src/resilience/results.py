@@ -270,14 +270,23 @@ class DailyAccumulator:
 
 
 class MemorySink:
-    """Collects every block in memory; ``dataset()`` builds the result."""
+    """Collects every block in arrays; ``dataset()`` builds the result.
 
-    def __init__(self, run):
+    ``buffers`` (path_out, node_out) of shapes [S, paths, N_PATH_METRICS] and
+    [S, paths, N, N_NODE_METRICS] replace the in-memory arrays, e.g. memory-mapped files
+    (node_out may be NODE_DTYPE: the dataset stores it so anyway).
+    """
+
+    def __init__(self, run, buffers=None):
         self.run = run
         S = len(run.compiled)
         N = len(run.compiled[0].node_names)
-        self.path_out = np.full((S, run.paths, K.N_PATH_METRICS), np.nan)
-        self.node_out = np.full((S, run.paths, N, K.N_NODE_METRICS), np.nan)
+        if buffers is None:
+            buffers = (
+                np.full((S, run.paths, K.N_PATH_METRICS), np.nan),
+                np.full((S, run.paths, N, K.N_NODE_METRICS), np.nan),
+            )
+        self.path_out, self.node_out = buffers
         self.daily = DailyAccumulator((S,), run.scenario.horizon_days)
         self.done = 0
 

@@ -27,8 +27,7 @@ from resilience.errors import ResultsError, SweepError
 
 __all__ = ["Shard", "merge_shards", "parse_shard", "write_dataset"]
 
-SHARD_ATTRS = ("shard", "shard_index", "shard_count", "shard_of", "path_start",
-               "shard_points")
+SHARD_ATTRS = ("shard", "shard_index", "shard_count", "shard_of", "path_start", "shard_points")
 
 
 @dataclass(frozen=True)
@@ -70,10 +69,16 @@ def fingerprint(**identity) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def run_identity(scenario_sha256: str, seed: int, paths: int, strategies: Sequence[str],
-                 **extra) -> dict:
-    return {"scenario_sha256": scenario_sha256, "seed": int(seed), "paths": int(paths),
-            "strategies": list(strategies), **extra}
+def run_identity(
+    scenario_sha256: str, seed: int, paths: int, strategies: Sequence[str], **extra
+) -> dict:
+    return {
+        "scenario_sha256": scenario_sha256,
+        "seed": int(seed),
+        "paths": int(paths),
+        "strategies": list(strategies),
+        **extra,
+    }
 
 
 def shard_attributes(shard: Shard, of: str, identity: dict, **extra) -> dict:
@@ -88,16 +93,42 @@ def shard_attributes(shard: Shard, of: str, identity: dict, **extra) -> dict:
     }
 
 
+def path_shard_attributes(run, shard: Shard, total_paths: int) -> dict:
+    """Attributes marking ``run`` (an engine.PreparedRun of one path range) as a shard."""
+    text = run.scenario.source_text or ""
+    identity = run_identity(
+        hashlib.sha256(text.encode()).hexdigest(),
+        run.seed,
+        total_paths,
+        [c.name for c in run.compiled],
+    )
+    return shard_attributes(shard, "paths", identity, path_start=run.path_start)
+
+
 # ----------------------------------------------------------------------------- writing
 
 
-def write_dataset(ds: xr.Dataset, out: Path, *, overwrite: bool = False,
-                  path_chunk: int | None = None) -> Path:
-    """Write a (lazy) dataset to ``out`` (.zarr or .nc) atomically, on local threads.
+#: Elements per chunk of a written dataset (8 MiB of float64): few chunks for small
+#: results (Zarr's per-chunk cost dominates them), bounded reads for large ones.
+CHUNK_ELEMENTS = 2**20
 
-    Per-path variables are chunked along ``path`` by ``path_chunk`` and one step of every
-    other leading dimension, so reading one strategy of one point reads only its chunks.
-    """
+
+def chunking(dims: Sequence[str], shape: Sequence[int]) -> tuple:
+    """Chunks of one variable: whole trailing dimensions, then as many steps of the
+    leading ones (path, strategy, sweep axes) as fit in CHUNK_ELEMENTS."""
+    chunks = [1] * len(dims)
+    size = 1
+    for i in range(len(dims) - 1, -1, -1):
+        take = max(1, min(shape[i], CHUNK_ELEMENTS // size))
+        chunks[i] = take
+        size *= take
+        if take < shape[i]:
+            break
+    return tuple(chunks)
+
+
+def write_dataset(ds: xr.Dataset, out: Path, *, overwrite: bool = False) -> Path:
+    """Write a (lazy) dataset to ``out`` (.zarr or .nc) atomically, on local threads."""
     import dask
 
     from resilience.results import ZARR_FORMAT, atomic_output, output_format
@@ -107,23 +138,18 @@ def write_dataset(ds: xr.Dataset, out: Path, *, overwrite: bool = False,
     ds = ds.copy()
     for var in ds.variables.values():
         var.encoding = {}
-    encoding = {}
+    encoding: dict[str, dict] = {}
     for name, var in ds.data_vars.items():
         if var.dtype == object:
             encoding[name] = {"dtype": str}
-        if fmt == "zarr" and "path" in var.dims:
-            chunks = tuple(
-                (path_chunk or var.sizes["path"]) if d == "path" else var.sizes[d] if d == "node" else 1
-                for d in var.dims
-            )
-            chunks = tuple(min(c, var.sizes[d]) for c, d in zip(chunks, var.dims, strict=True))
+        chunks = chunking(var.dims, var.shape)
+        ds[name] = var.chunk(dict(zip(var.dims, chunks, strict=True)))
+        if fmt == "zarr":
             encoding.setdefault(name, {})["chunks"] = chunks
-            ds[name] = var.chunk(dict(zip(var.dims, chunks, strict=True)))
-    # the cluster of a run may still be the default dask scheduler; files are written here
+    # the cluster of a run may still be the default dask scheduler: files are written here
     with atomic_output(out, overwrite=overwrite) as tmp, dask.config.set(scheduler="threads"):
         if fmt == "zarr":
-            ds.to_zarr(tmp, mode="w", encoding=encoding, consolidated=True,
-                       zarr_format=ZARR_FORMAT)
+            ds.to_zarr(tmp, mode="w", encoding=encoding, consolidated=True, zarr_format=ZARR_FORMAT)
         else:
             ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
     return out
@@ -202,9 +228,7 @@ def open_shards(paths: Sequence[str | Path]) -> list[tuple[Path, xr.Dataset]]:
     for p in paths:
         ds = open_results(p, chunks={})
         if "shard_count" not in ds.attrs:
-            raise ResultsError(
-                f"{p} is not a shard (a complete result, written without --shard)"
-            )
+            raise ResultsError(f"{p} is not a shard (a complete result, written without --shard)")
         shards.append((Path(p), ds))
     _check_same_run(shards)
     return _check_coverage(shards)
@@ -226,19 +250,33 @@ def merge_paths(shards: list[xr.Dataset]) -> xr.Dataset:
     if expected != total:
         raise ResultsError(f"shards hold {expected} paths, the run has {total}")
     per_path = [k for k, v in shards[0].data_vars.items() if "path" in v.dims]
-    merged = xr.concat([ds[per_path] for ds in shards], dim="path", data_vars="all",
-                       coords="minimal", compat="override", join="exact")
+    merged = xr.concat(
+        [ds[per_path] for ds in shards],
+        dim="path",
+        data_vars="all",
+        coords="minimal",
+        compat="override",
+        join="exact",
+    )
 
     def added(name):
         return sum(np.asarray(ds[name].values) for ds in shards)  # int64: exact
 
     edges = np.asarray(shards[0]["on_hand_bin_edges"].values)
     lead = shards[0]["daily_fill_rate_hist"].dims[:-2]  # (... , strategy)
-    daily = daily_variables(added("daily_fill_rate_hist"), added("daily_on_hand_hist"),
-                            added("daily_fill_rate_fixed_sum"), added("daily_on_hand_fixed_sum"),
-                            edges[..., -1], total)
+    daily = daily_variables(
+        added("daily_fill_rate_hist"),
+        added("daily_on_hand_hist"),
+        added("daily_fill_rate_fixed_sum"),
+        added("daily_on_hand_fixed_sum"),
+        edges[..., -1],
+        total,
+    )
     for name, tail in DAILY_DIMS.items():
         merged[name] = ((*lead, *tail), daily[name], shards[0][name].attrs)
+    merged = merged.assign_coords(
+        {k: v for k, v in shards[0].coords.items() if k not in merged.coords}
+    )
     merged.attrs = dict(shards[0].attrs)
     return merged
 
@@ -268,5 +306,4 @@ def merge_shards(paths: Sequence[str | Path], out: str | Path, *, overwrite: boo
     merged.attrs["paths"] = int(datasets[0].attrs["total_paths"])
     merged.attrs["merged_from_shards"] = int(datasets[0].attrs["shard_count"])
     merged.attrs["created_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    chunk = max(c for ds in datasets for c in (ds.chunks.get("path") or (1,)))
-    return write_dataset(merged, out, overwrite=overwrite, path_chunk=chunk)
+    return write_dataset(merged, out, overwrite=overwrite)

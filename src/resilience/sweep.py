@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import itertools
 import json
 import math
 import numbers
@@ -58,8 +57,21 @@ __all__ = [
 SHOCK_SCALE = "shock_scale"
 #: Dimensions a results dataset already has; an axis may not take their names.
 RESERVED_NAMES = frozenset(
-    {"strategy", "path", "node", "day", "quantile", "fill_bin", "on_hand_bin", "on_hand_edge",
-     "point", "column", "level", "node_kind", "node_region"}
+    {
+        "strategy",
+        "path",
+        "node",
+        "day",
+        "quantile",
+        "fill_bin",
+        "on_hand_bin",
+        "on_hand_edge",
+        "point",
+        "column",
+        "level",
+        "node_kind",
+        "node_region",
+    }
 )
 SWEEP_KEYS = ("description", "axes")
 AXIS_KEYS = ("path", "values", "zip", "labels")
@@ -94,6 +106,8 @@ def parse_path(text: str) -> tuple[str | int, ...]:
     expect_key = True  # at the start or after '.'
     while i < n:
         ch = text[i]
+        if ch == "[" and expect_key:
+            raise SweepError(f"bad path {text!r}: a key must come before [ at column {i + 1}")
         if ch == "[":
             close = text.find("]", i)
             inner = text[i + 1 : close] if close > 0 else ""
@@ -120,7 +134,9 @@ def parse_path(text: str) -> tuple[str | int, ...]:
             i = m.end()
             expect_key = False
     if not keys or expect_key:
-        raise SweepError(f"bad path {text!r}: must be keys joined by '.', e.g. nodes.fab.capacity_per_day")
+        raise SweepError(
+            f"bad path {text!r}: must be keys joined by '.', e.g. nodes.fab.capacity_per_day"
+        )
     return tuple(keys)
 
 
@@ -270,15 +286,23 @@ def apply_shock_scale(doc: dict, scale: float) -> list[str]:
     lane_shocks = doc.get("lane_shocks")
     if isinstance(lane_shocks, dict):
         for name, shock in lane_shocks.items():
-            scale_one(shock, "mean_days_between", "start_probability",
-                      format_path(("lane_shocks", str(name))))
+            scale_one(
+                shock,
+                "mean_days_between",
+                "start_probability",
+                format_path(("lane_shocks", str(name))),
+            )
     nodes = doc.get("nodes")
     if isinstance(nodes, dict):
         for name, node in nodes.items():
             outage = node.get("outage") if isinstance(node, dict) else None
             if outage is not None:
-                scale_one(outage, "mean_days_between_failures", "failure_probability",
-                          format_path(("nodes", str(name), "outage")))
+                scale_one(
+                    outage,
+                    "mean_days_between_failures",
+                    "failure_probability",
+                    format_path(("nodes", str(name), "outage")),
+                )
     return errors
 
 
@@ -312,8 +336,9 @@ class Axis:
         return np.arange(self.size)
 
     def step_label(self, k: int) -> str:
-        coord = self.coordinate()[k]
-        return f"{self.name}={_show(coord.item() if hasattr(coord, 'item') else coord)}"
+        """``name=value`` of step k, the value as written (or its label)."""
+        value = self.labels[k] if self.labels is not None else self.values[k][0]
+        return f"{self.name}={_show(value)}"
 
     def to_json(self) -> dict:
         return {
@@ -372,21 +397,27 @@ class SweepSpec:
         out: dict[str, Any] = {}
         for axis in self.axes:
             out[axis.name] = xr.Variable(
-                axis.name, axis.coordinate(),
+                axis.name,
+                axis.coordinate(),
                 {"long_name": axis.name, "sweep_paths": ", ".join(p.path for p in axis.params)},
             )
             if len(axis.params) > 1 or axis.labels is not None:
-                for j, param in enumerate(axis.params):
+                for param, short, j in zip(
+                    axis.params, _unique_names(axis.params), range(len(axis.params)), strict=True
+                ):
                     values = [v[j] for v in axis.values]
                     if not all(isinstance(v, (str, numbers.Real)) for v in values):
                         continue
-                    name = f"{axis.name}__{param.short_names()[0]}"
-                    out[name] = xr.Variable(axis.name, np.asarray(values), {"path": param.path})
+                    out[f"{axis.name}__{short}"] = xr.Variable(
+                        axis.name, np.asarray(values), {"path": param.path}
+                    )
         return out
 
     def to_json(self) -> str:
-        return json.dumps({"description": self.description,
-                           "axes": [a.to_json() for a in self.axes]}, sort_keys=True)
+        return json.dumps(
+            {"description": self.description, "axes": [a.to_json() for a in self.axes]},
+            sort_keys=True,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> SweepSpec:
@@ -406,7 +437,9 @@ class SweepSpec:
 
     def document(self, base: Mapping[str, Any], point: int) -> dict:
         """The scenario document of ``point``: ``base`` with the point's values set."""
-        return self._apply(base, dict(zip(range(len(self.axes)), self.steps(point), strict=True)))[0]
+        return self._apply(base, dict(zip(range(len(self.axes)), self.steps(point), strict=True)))[
+            0
+        ]
 
     def _apply(self, base: Mapping[str, Any], steps: Mapping[int, int]) -> tuple[dict, list[str]]:
         doc = copy.deepcopy(dict(base))
@@ -429,8 +462,10 @@ class SweepSpec:
                 if param.is_shock_scale:
                     for k, v in enumerate(axis.values):
                         x = v[j]
-                        if isinstance(x, bool) or not isinstance(x, numbers.Real) or not (
-                            0 <= x < math.inf
+                        if (
+                            isinstance(x, bool)
+                            or not isinstance(x, numbers.Real)
+                            or not (0 <= x < math.inf)
                         ):
                             errors.append(
                                 f"axis {axis.name}, value {k} ({_show(x)}): shock_scale must "
@@ -466,9 +501,15 @@ class SweepSpec:
                 return None, exc.errors
 
         for a, axis in enumerate(self.axes):
-            for k in range(axis.size):
-                _, errs = load({a: k})
-                errors.extend(f"axis {axis.step_label(k)}: {e}" for e in errs)
+            found = [load({a: k})[1] for k in range(axis.size)]
+            for k, errs in enumerate(found):
+                for e in errs:
+                    if all(e in other for other in found) and axis.size > 1:
+                        line = f"axis {axis.name} (every value): {e}"
+                    else:
+                        line = f"axis {axis.step_label(k)}: {e}"
+                    if line not in errors:
+                        errors.append(line)
         if errors:
             raise SweepError("\n".join(where + e for e in _first(errors)))
         out = []
@@ -479,6 +520,17 @@ class SweepSpec:
         if errors:
             raise SweepError("\n".join(where + e for e in _first(errors)))
         return out
+
+
+def _unique_names(params: Sequence[Param]) -> list[str]:
+    """The shortest name suffixes (last key, then with parents) that tell params apart."""
+    candidates = [p.short_names() for p in params]
+    longest = max(len(c) for c in candidates)
+    for n in range(longest):
+        names = [c[min(n, len(c) - 1)] for c in candidates]
+        if len(set(names)) == len(names):
+            return names
+    return [f"{c[-1]}_{j}" for j, c in enumerate(candidates)]
 
 
 def _first(errors: list[str], limit: int = 30) -> list[str]:
@@ -496,8 +548,9 @@ def _values_list(raw: Any, where: str) -> list[Any]:
     return raw
 
 
-def _axis(name: str | None, params: list[Param], columns: list[list[Any]], labels: Any,
-          where: str) -> dict:
+def _axis(
+    name: str | None, params: list[Param], columns: list[list[Any]], labels: Any, where: str
+) -> dict:
     lengths = {len(c) for c in columns}
     if len(lengths) != 1:
         sizes = ", ".join(f"{p.path}: {len(c)}" for p, c in zip(params, columns, strict=True))
@@ -505,20 +558,27 @@ def _axis(name: str | None, params: list[Param], columns: list[list[Any]], label
     if labels is not None:
         labels = _values_list(labels, f"{where}.labels")
         if len(labels) != len(columns[0]):
-            raise SweepError(
-                f"{where}.labels: {len(labels)} labels for {len(columns[0])} values"
-            )
+            raise SweepError(f"{where}.labels: {len(labels)} labels for {len(columns[0])} values")
         if not _distinct_scalars(labels):
             raise SweepError(f"{where}.labels: must be distinct strings or numbers")
         labels = tuple(labels)
     values = tuple(zip(*columns, strict=True))
-    if labels is None and len(params) == 1 and len({json.dumps(v, sort_keys=True, default=str) for v in values}) != len(values):
+    if (
+        labels is None
+        and len(params) == 1
+        and len({json.dumps(v, sort_keys=True, default=str) for v in values}) != len(values)
+    ):
         raise SweepError(f"{where}: values repeat; every point of an axis must differ")
-    return {"name": name, "params": tuple(params), "values": values, "labels": labels,
-            "where": where}
+    return {
+        "name": name,
+        "params": tuple(params),
+        "values": values,
+        "labels": labels,
+        "where": where,
+    }
 
 
-def _read_file(path: Path) -> list[dict]:
+def _read_file(path: Path) -> tuple[list[dict], str]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -547,11 +607,15 @@ def _read_file(path: Path) -> list[dict]:
             out.append(_axis(None, [param], [_values_list(body, where)], None, where))
             continue
         if not isinstance(body, dict):
-            raise SweepError(f"{where}: must be a mapping (path + values, or zip), got {_show(body)}")
+            raise SweepError(
+                f"{where}: must be a mapping (path + values, or zip), got {_show(body)}"
+            )
         for key in body:
             if key not in AXIS_KEYS:
                 guess = difflib.get_close_matches(str(key), AXIS_KEYS, n=1)
-                hint = f"did you mean {guess[0]!r}?" if guess else "allowed: " + ", ".join(AXIS_KEYS)
+                hint = (
+                    f"did you mean {guess[0]!r}?" if guess else "allowed: " + ", ".join(AXIS_KEYS)
+                )
                 raise SweepError(f"{where}.{key}: unknown key ({hint})")
         if ("zip" in body) == ("path" in body):
             raise SweepError(f"{where}: give either path + values, or zip (path -> values)")
@@ -586,8 +650,8 @@ def parse_grid_option(text: str) -> tuple[str | None, tuple[str | int, ...], lis
     m = re.match(r"^\s*([A-Za-z_]\w*)\s*:(?!\s*\[)", text)
     name = None
     rest = text
-    if m and "=" in text[m.end():]:
-        name, rest = m.group(1), text[m.end():]
+    if m and "=" in text[m.end() :]:
+        name, rest = m.group(1), text[m.end() :]
     depth, quote, eq = 0, None, -1
     for i, ch in enumerate(rest):
         if quote:
@@ -601,8 +665,12 @@ def parse_grid_option(text: str) -> tuple[str | None, tuple[str | int, ...], lis
         elif ch == "=" and depth == 0:
             eq = i
             break
+    if eq < 0 and "=" in rest:
+        parse_path(rest[: rest.index("=")])  # says what is wrong with the path
     if eq < 0:
-        raise SweepError(f"{text!r}: expected [NAME:]PATH=v1,v2,... e.g. strategies.jic.buffer_days=0,7,14")
+        raise SweepError(
+            f"{text!r}: expected [NAME:]PATH=v1,v2,... e.g. strategies.jic.buffer_days=0,7,14"
+        )
     keys = parse_path(rest[:eq])
     raw = rest[eq + 1 :].strip()
     try:
@@ -659,7 +727,9 @@ def load_sweep(file: str | Path | None = None, grid: Sequence[str] = ()) -> Swee
             raise SweepError(f"{d['where']}: axis name {name!r} is taken by the results; rename it")
         for p in d["params"]:
             if p.keys in seen_params:
-                raise SweepError(f"{d['where']}: {p.path} is already swept by {seen_params[p.keys]}")
+                raise SweepError(
+                    f"{d['where']}: {p.path} is already swept by {seen_params[p.keys]}"
+                )
             seen_params[p.keys] = d["where"]
         axes.append(Axis(name, d["params"], d["values"], d["labels"]))
     if len(set(names)) != len(names):
@@ -678,7 +748,10 @@ def _name_axes(drafts: list[dict]) -> list[str]:
             continue
         candidates = d["params"][0].short_names()
         others = [
-            c for o in drafts if o is not d and not o["name"] for c in o["params"][0].short_names()[:1]
+            c
+            for o in drafts
+            if o is not d and not o["name"]
+            for c in o["params"][0].short_names()[:1]
         ]
         name = next((c for c in candidates if c not in taken and c not in others), candidates[-1])
         taken.add(name)
@@ -690,7 +763,3 @@ def grid_shape_text(spec: SweepSpec) -> str:
     """``buffer_days (5) x severity (3) = 15 points``."""
     dims = " x ".join(f"{a.name} ({a.size})" for a in spec.axes)
     return f"{dims} = {spec.size} point{'s' if spec.size != 1 else ''}"
-
-
-def points_of(spec: SweepSpec) -> Iterable[tuple[int, ...]]:
-    return itertools.product(*(range(n) for n in spec.shape))

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import traceback
+from pathlib import Path
 
 import click
 
@@ -58,6 +59,41 @@ threads_option = click.option(
     type=click.IntRange(min=1),
     default=None,
     help="Threads of the local threaded scheduler (default: all cores).",
+)
+cluster_option = click.option(
+    "--cluster",
+    type=click.Choice(["slurm", "pbs"]),
+    default=None,
+    help="Run the blocks on Dask workers started as SLURM or PBS batch jobs (dask-jobqueue).",
+)
+cluster_config_option = click.option(
+    "--cluster-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="YAML options of the --cluster jobs: queue, account, cores, memory, walltime, jobs, "
+    "... (docs/cluster.md).",
+)
+
+
+def _parse_shard(ctx, param, value):
+    if value is None:
+        return None
+    from resilience.shards import parse_shard
+
+    try:
+        return parse_shard(value)
+    except ResilienceError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+shard_option = click.option(
+    "--shard",
+    metavar="I/N",
+    default=None,
+    callback=_parse_shard,
+    help="Run only shard I of N (0-based; e.g. $SLURM_ARRAY_TASK_ID/100) and write a shard "
+    "result; `resilience merge` combines them, bit-identical to one run.",
 )
 overwrite_option = click.option(
     "--overwrite",

@@ -49,7 +49,15 @@ def report(results: Path, out_dir: Path | None, baseline: str, n_boot: int, seed
             if isinstance(exc, ResilienceError):
                 raise
             raise click.ClickException(f"cannot open {results}: {_one_line(exc)}") from None
-        path = write_report(ds, out_dir, baseline=baseline, n_boot=n_boot, seed=seed)
+        from resilience.sweep_run import is_sweep
+
+        if is_sweep(ds):
+            # a sweep: metric-vs-parameter curves and the frontier over every point
+            from resilience.sweep_plots import write_sweep_report
+
+            path = write_sweep_report(ds, out_dir)
+        else:
+            path = write_report(ds, out_dir, baseline=baseline, n_boot=n_boot, seed=seed)
     except (ResilienceError, OSError) as exc:
         raise click.ClickException(_one_line(exc)) from None
     click.echo(f"Report written to {path}")

@@ -26,6 +26,9 @@ from resilience.cli import options as opt
 @opt.threads_option
 @opt.workers_option
 @opt.scheduler_option
+@opt.cluster_option
+@opt.cluster_config_option
+@opt.shard_option
 @opt.overwrite_option
 @opt.error_boundary
 def run(
@@ -38,6 +41,9 @@ def run(
     threads,
     workers,
     scheduler,
+    cluster,
+    cluster_config,
+    shard,
     overwrite,
     quiet,
 ):
@@ -57,23 +63,38 @@ def run(
         threads=threads,
         workers=workers,
         scheduler=scheduler,
+        cluster=cluster,
+        cluster_config=cluster_config,
         progress=progress,
     )
+    if shard is not None and out is None:
+        raise click.UsageError("--shard needs --out: each shard writes a result to merge")
     if out is None:
         ds = simulate(str(scenario), paths, seed, strategies or None, **common)
     else:
         run_to_file(
-            str(scenario), out, paths, seed, strategies or None, overwrite=overwrite, **common
+            str(scenario),
+            out,
+            paths,
+            seed,
+            strategies or None,
+            shard=shard,
+            overwrite=overwrite,
+            **common,
         )
         ds = open_results(out)
     elapsed = time.perf_counter() - started
     click.echo(format_risk_table(risk_table(ds)))
     n_strategies = ds.sizes["strategy"]
-    node_days = paths * n_strategies * ds.sizes["day"] * ds.sizes["node"]
+    n_paths = ds.sizes["path"]
+    node_days = n_paths * n_strategies * ds.sizes["day"] * ds.sizes["node"]
     footer = (
-        f"{paths:,} paths x {n_strategies} strategies in {elapsed:.1f} s "
+        f"{n_paths:,} paths x {n_strategies} strategies in {elapsed:.1f} s "
         f"({node_days / elapsed:.3g} node-days/s), seed {seed}"
     )
+    if shard is not None:
+        footer += f"; shard {shard} (paths {int(ds.attrs['path_start']):,}.."
+        footer += f"{int(ds.attrs['path_start']) + n_paths - 1:,} of {paths:,})"
     click.echo(footer)
     if out is not None:
         click.echo(f"Result written to {out}")

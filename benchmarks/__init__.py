@@ -1,0 +1,1 @@
+"""Benchmarks: pytest-benchmark suites, the NumPy baseline and the throughput script."""

@@ -1,0 +1,33 @@
+"""``resilience merge SHARD... --out RESULT``: combine array-job shards into one result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from resilience.cli import options as opt
+
+
+@click.command()
+@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Write the merged result here (.zarr or .nc).",
+)
+@opt.overwrite_option
+@opt.error_boundary
+def merge(shards, out, overwrite, quiet):
+    """Merge the shard results SHARDS (written by `run --shard` or `sweep --shard`).
+
+    Every shard 0..N-1 of one run must be given exactly once; shards of different
+    scenarios, seeds, path counts, strategies or sweeps are refused. The merged result is
+    bit-identical to a single-machine run with the same seed.
+    """
+    from resilience.shards import merge_shards
+
+    merge_shards(shards, out, overwrite=overwrite)
+    click.echo(f"Merged {len(shards)} shards into {out}")

@@ -312,10 +312,10 @@ def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> di
             cap_left[name] -= served
             m["consumed"] += served
             from_backlog = min(backlog[key], served)
-            filled = served - from_backlog
+            filled = min(d, served - from_backlog)  # never more than today's demand
             unmet = d - filled
             if backorder:
-                backlog[key] += unmet - from_backlog
+                backlog[key] = max(0.0, request - served)  # never negative
             else:
                 m["lost"] += unmet
                 node_lost[name] += unmet
@@ -413,7 +413,7 @@ def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> di
                     lane_left[lane.key] -= x
                     if source.kind == "plant":  # made to order from its components
                         for c, q in source.bom.items():
-                            on_hand[(src, c)] -= x * q
+                            on_hand[(src, c)] = max(0.0, on_hand[(src, c)] - x * q)
                             m["consumed"] += x * q
                     elif source.kind == "dc":
                         on_hand[(src, source.item)] -= x

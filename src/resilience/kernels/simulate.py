@@ -335,10 +335,12 @@ def simulate_paths(
                 cap_left[n] -= served
                 consumed_total += served
                 from_backlog = min(backlog[p], served)
-                filled = served - from_backlog
+                # min/max guard float round-off: a day never fills more than its demand and
+                # a backlog never goes negative (tests/test_reference.py pins both)
+                filled = min(d, served - from_backlog)
                 unmet = d - filled
                 if backorder:
-                    backlog[p] += unmet - from_backlog
+                    backlog[p] = max(0.0, request - served)
                 else:
                     lost_total += unmet
                     nout[n, N_LOST] += unmet
@@ -446,7 +448,8 @@ def simulate_paths(
                         kind = node_kind[src]
                         if kind == 1:
                             for c in range(node_pos_ptr[src], node_pos_ptr[src + 1]):
-                                on_hand[c] -= x * pos_bom_qty[c]
+                                # x = on_hand / qty can consume a hair more than on hand
+                                on_hand[c] = max(0.0, on_hand[c] - x * pos_bom_qty[c])
                                 consumed_total += x * pos_bom_qty[c]
                         elif kind == 2:
                             on_hand[node_out_pos[src]] -= x

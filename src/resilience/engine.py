@@ -100,23 +100,39 @@ class Executor:
 
 
 class ThreadedExecutor(Executor):
-    """Dask's threaded scheduler, fed in waves so memory stays bounded by a few blocks."""
+    """Dask's threaded scheduler, fed in waves so memory stays bounded by a few blocks.
+
+    The next wave computes while the caller writes the previous one: writing results
+    between waves left the cores idle (measured: 1.1 of 2 cores busy on the demo run).
+    """
 
     def __init__(self, threads: int | None = None):
         self.threads = threads or default_threads()
 
-    def run(self, networks, seed, tasks):
+    def _compute(self, networks, seed, batch):
         import dask
 
+        delayed = [
+            dask.delayed(run_block, pure=False)(networks[t.index], seed, t.start, t.size)
+            for t in batch
+        ]
+        return dask.compute(*delayed, scheduler="threads", num_workers=self.threads)
+
+    def run(self, networks, seed, tasks):
+        from concurrent.futures import ThreadPoolExecutor
+
         wave = max(1, 4 * self.threads)
-        for lo in range(0, len(tasks), wave):
-            batch = tasks[lo : lo + wave]
-            delayed = [
-                dask.delayed(run_block, pure=False)(networks[t.index], seed, t.start, t.size)
-                for t in batch
-            ]
-            results = dask.compute(*delayed, scheduler="threads", num_workers=self.threads)
-            yield from zip(batch, results, strict=True)
+        waves = [tasks[lo : lo + wave] for lo in range(0, len(tasks), wave)]
+        driver = ThreadPoolExecutor(1, thread_name_prefix="resilience-driver")
+        try:
+            pending = driver.submit(self._compute, networks, seed, waves[0]) if waves else None
+            for k, batch in enumerate(waves):
+                results = pending.result()
+                if k + 1 < len(waves):
+                    pending = driver.submit(self._compute, networks, seed, waves[k + 1])
+                yield from zip(batch, results, strict=True)
+        finally:
+            driver.shutdown(wait=False, cancel_futures=True)
 
 
 class DistributedExecutor(Executor):

@@ -501,9 +501,3 @@ def run_to_file(
         )
         sink.close()
     return out
-
-
-def estimated_bytes(run: PreparedRun) -> int:
-    """Rough size of the per-path results in memory (for warnings on huge in-memory runs)."""
-    nodes = max(len(c.node_names) for c in run.compiled)
-    return run.paths * len(run.compiled) * (N_PATH_METRICS + nodes * N_NODE_METRICS) * 8

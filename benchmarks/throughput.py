@@ -15,9 +15,11 @@ The engine runs with a sink that keeps only reductions (per-strategy sums of dem
 filled units, lost units and total cost) and drops each block's per-path arrays, so
 memory shows the engine's own footprint, not the size of a result held in memory.
 
-The Dask overhead compares, at the largest path count, the engine (Dask's threaded
-scheduler) with a plain loop over the same blocks calling the kernel directly (on a
-``ThreadPoolExecutor`` with the same number of threads). The NumPy baseline
+The Dask overhead compares, at the largest path count and thread count, the engine
+(Dask's threaded scheduler) with a plain loop over the same blocks calling the kernel
+directly (on a ``ThreadPoolExecutor`` with the same number of threads), in one process,
+the two interleaved over ``--rounds`` slices of the blocks so that load from elsewhere
+weighs on both alike. The NumPy baseline
 (``benchmarks/numpy_baseline.py``) is the same model written as a NumPy program
 vectorised over paths, on one core.
 """
@@ -116,37 +118,68 @@ class ReduceSink:
         self.paths += task.size
 
 
-def child_engine(spec: dict) -> dict:
-    """Engine run (Dask threaded scheduler) with a reducing sink; optionally the same
-    blocks through a plain kernel loop for the Dask overhead."""
-    from resilience.engine import ThreadedExecutor, execute, prepare, run_block
+def _prepared(spec: dict):
+    from resilience.engine import prepare, run_block
 
     run = prepare(spec["scenario"], spec["paths"], SEED, spec["strategies"], spec["block_size"])
-    networks = run.networks
     warm = time.perf_counter()
-    for net in networks.values():  # load the cached kernel (compile, if no cache) untimed
+    for net in run.networks.values():  # load the cached kernel (compile, if no cache) untimed
         run_block(net, SEED, 0, 1)
-    warm = time.perf_counter() - warm
+    return run, time.perf_counter() - warm
+
+
+def _node_days(run) -> int:
+    net = run.compiled[0].network  # every strategy has the same nodes and horizon
+    return run.paths * len(run.compiled) * net.horizon * len(net.node_kind)
+
+
+def _engine(run, tasks, threads, sink) -> float:
+    from resilience.engine import ThreadedExecutor, execute
+
+    wall = time.perf_counter()
+    execute(run.networks, run.seed, tasks, sink, ThreadedExecutor(threads))
+    return time.perf_counter() - wall
+
+
+def _plain_loop(run, tasks, threads, sink) -> float:
+    """The same blocks through the kernel with no Dask: a loop, or a thread pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from resilience.engine import run_block
+
+    networks = run.networks
+
+    def one(task):
+        return run_block(networks[task.index], run.seed, task.start, task.size)
+
+    wall = time.perf_counter()
+    if threads == 1:
+        for task in tasks:
+            sink(task, one(task))
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            for task, res in zip(tasks, pool.map(one, tasks), strict=True):
+                sink(task, res)
+    return time.perf_counter() - wall
+
+
+def child_engine(spec: dict) -> dict:
+    """One engine run (Dask threaded scheduler) with a reducing sink."""
+    run, warm = _prepared(spec)
     rss_before = _rss_bytes()
     threads = spec["threads"]
-    net0 = run.compiled[0].network
-    node_days = (
-        run.paths * len(run.compiled) * net0.horizon * len(net0.node_kind)
-    )  # every strategy has the same nodes and horizon
-
     sink = ReduceSink(len(run.compiled))
     load = os.getloadavg()[0]
-    cpu, wall = time.process_time(), time.perf_counter()
-    execute(networks, run.seed, run.tasks, sink, ThreadedExecutor(threads))
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    peak = _peak_rss_bytes()  # before the kernel-only comparison below
+    cpu = time.process_time()
+    wall = _engine(run, run.tasks, threads, sink)
+    cpu = time.process_time() - cpu
     assert sink.paths == run.paths * len(run.compiled)
-    result = {
+    return {
         "paths": run.paths,
         "threads": threads,
         "strategies": [c.name for c in run.compiled],
         "blocks": len(run.tasks),
-        "node_days": node_days,
+        "node_days": _node_days(run),
         "seconds": wall,
         "cpu_seconds": cpu,
         "warmup_s": warm,
@@ -154,28 +187,41 @@ def child_engine(spec: dict) -> dict:
         "fill_rate": (sink.sums[:, 1] / sink.sums[:, 0]).tolist(),
         "mean_total_cost": (sink.sums[:, 3] / run.paths).tolist(),
         "rss_before_bytes": rss_before,
+        "peak_rss_bytes": _peak_rss_bytes(),
     }
-    if spec.get("kernel_only"):
-        from concurrent.futures import ThreadPoolExecutor
 
-        plain = ReduceSink(len(run.compiled))
 
-        def one(task):
-            return run_block(networks[task.index], run.seed, task.start, task.size)
-
-        wall = time.perf_counter()
-        if threads == 1:
-            for task in run.tasks:
-                plain(task, one(task))
+def child_overhead(spec: dict) -> dict:
+    """Engine vs a plain kernel loop over the same blocks, interleaved in rounds (ABBA
+    order) so that load from other processes weighs on both alike."""
+    run, _ = _prepared(spec)
+    threads, rounds = spec["threads"], spec["rounds"]
+    tasks = run.tasks
+    engine_sink, plain_sink = ReduceSink(len(run.compiled)), ReduceSink(len(run.compiled))
+    # one untimed pass of each over the first blocks: thread pools and Dask's first-call
+    # set-up belong to neither the engine's steady state nor the loop's
+    first = tasks[: 2 * threads]
+    _engine(run, first, threads, ReduceSink(len(run.compiled)))
+    _plain_loop(run, first, threads, ReduceSink(len(run.compiled)))
+    engine_s, plain_s = [], []
+    for r in range(rounds):
+        part = tasks[r * len(tasks) // rounds : (r + 1) * len(tasks) // rounds]
+        if r % 2 == 0:
+            engine_s.append(_engine(run, part, threads, engine_sink))
+            plain_s.append(_plain_loop(run, part, threads, plain_sink))
         else:
-            with ThreadPoolExecutor(threads) as pool:
-                for task, res in zip(run.tasks, pool.map(one, run.tasks), strict=True):
-                    plain(task, res)
-        result["kernel_only_seconds"] = time.perf_counter() - wall
+            plain_s.append(_plain_loop(run, part, threads, plain_sink))
+            engine_s.append(_engine(run, part, threads, engine_sink))
+    return {
+        "paths": run.paths,
+        "threads": threads,
+        "blocks": len(tasks),
+        "rounds": rounds,
+        "engine_seconds": engine_s,
+        "plain_seconds": plain_s,
         # same blocks, same keys: the reductions must be identical
-        result["kernel_only_identical"] = bool((plain.sums == sink.sums).all())
-    result["peak_rss_bytes"] = peak
-    return result
+        "identical": bool((engine_sink.sums == plain_sink.sums).all()),
+    }
 
 
 def child_numpy(spec: dict) -> dict:
@@ -185,8 +231,6 @@ def child_numpy(spec: dict) -> dict:
     from resilience.engine import prepare
 
     run = prepare(spec["scenario"], spec["paths"], SEED, spec["strategies"])
-    net0 = run.compiled[0].network
-    node_days = run.paths * len(run.compiled) * net0.horizon * len(net0.node_kind)
     fills = []
     load = os.getloadavg()[0]
     wall = time.perf_counter()
@@ -196,7 +240,7 @@ def child_numpy(spec: dict) -> dict:
     wall = time.perf_counter() - wall
     return {
         "paths": run.paths,
-        "node_days": node_days,
+        "node_days": _node_days(run),
         "seconds": wall,
         "load_1min": load,
         "fill_rate": fills,
@@ -204,7 +248,12 @@ def child_numpy(spec: dict) -> dict:
     }
 
 
-CHILDREN = {"compile": child_compile, "engine": child_engine, "numpy": child_numpy}
+CHILDREN = {
+    "compile": child_compile,
+    "engine": child_engine,
+    "overhead": child_overhead,
+    "numpy": child_numpy,
+}
 
 
 def spawn(kind: str, spec: dict, env: dict | None = None, timeout: float | None = None) -> dict:
@@ -292,6 +341,7 @@ def report(
     compile_cold: dict,
     compile_cached: dict,
     configs: list[dict],
+    overhead: dict | None,
     numpy_: dict,
     scenario_desc: str,
     loads: tuple,
@@ -334,15 +384,21 @@ def report(
     big = max(c["paths"] for c in configs)
     small = min(c["paths"] for c in configs)
     max_threads = max(c["threads"] for c in configs)
-    overhead = [c for c in configs if "kernel_only_seconds" in c]
-    for c in overhead:
-        frac = c["seconds"] / c["kernel_only_seconds"] - 1
-        c["overhead"] = frac
-        same = "identical sums" if c["kernel_only_identical"] else "DIFFERENT sums"
+    if overhead is not None:
+        eng, plain = sum(overhead["engine_seconds"]), sum(overhead["plain_seconds"])
+        ratios = sorted(
+            e / p - 1
+            for e, p in zip(overhead["engine_seconds"], overhead["plain_seconds"], strict=True)
+        )
+        overhead["fraction"] = eng / plain - 1
+        same = "identical sums" if overhead["identical"] else "DIFFERENT sums"
         lines.append(
-            f"Dask overhead at {_paths(c['paths'])} paths, {c['threads']} thread(s): engine "
-            f"{c['seconds']:.1f} s vs a plain loop over the same {c['blocks']} blocks "
-            f"{c['kernel_only_seconds']:.1f} s: {frac:+.1%} ({same})."
+            f"Dask overhead at {_paths(overhead['paths'])} paths, {overhead['threads']} "
+            f"threads: the engine and a plain loop over the same {overhead['blocks']} blocks "
+            f"(a ThreadPoolExecutor calling the kernel), interleaved in {overhead['rounds']} "
+            f"rounds: engine {eng:.1f} s, plain loop {plain:.1f} s: "
+            f"{overhead['fraction']:+.1%} (rounds from {ratios[0]:+.1%} to {ratios[-1]:+.1%}; "
+            f"{same})."
         )
     np_rate = numpy_["node_days"] / numpy_["seconds"]
 
@@ -395,11 +451,11 @@ def report(
             f"{TARGETS['memory_ratio']}x | {worst:.2f}x | "
             f"{_ok(worst <= TARGETS['memory_ratio'])} |"
         )
-    for c in overhead:
+    if overhead is not None:
         lines.append(
-            f"| Dask overhead, {_paths(c['paths'])} paths, {c['threads']} thread(s) | < "
-            f"{TARGETS['dask_overhead']:.0%} | {c['overhead']:+.1%} | "
-            f"{_ok(c['overhead'] < TARGETS['dask_overhead'])} |"
+            f"| Dask overhead, {_paths(overhead['paths'])} paths, {overhead['threads']} "
+            f"threads | < {TARGETS['dask_overhead']:.0%} | {overhead['fraction']:+.1%} | "
+            f"{_ok(overhead['fraction'] < TARGETS['dask_overhead'])} |"
         )
     lines.append(
         f"| cold compile | < {TARGETS['cold_compile_s']:.0f} s | "
@@ -436,6 +492,12 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--block-size", type=int, default=None, help="paths per block (engine default)")
     ap.add_argument("--strategies", default=None, help="comma-separated (default: all)")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=8,
+        help="interleaved rounds of the Dask-overhead comparison (0: skip it)",
+    )
     ap.add_argument("--scenario", default=str(SCENARIO))
     ap.add_argument(
         "--write-readme",
@@ -492,25 +554,25 @@ def main(argv=None) -> int:
     configs = []
     for n in sorted(paths):
         for t in sorted(threads):
-            spec = {
-                **common,
-                "paths": n,
-                "threads": t,
-                "kernel_only": n == max(paths) and t == max(threads),
-            }
-            c = spawn("engine", spec)
+            c = spawn("engine", {**common, "paths": n, "threads": t})
             configs.append(c)
-            extra = (
-                f", kernel-only {c['kernel_only_seconds']:.1f} s"
-                if "kernel_only_seconds" in c
-                else ""
-            )
             print(
                 f"{n:>9} paths x {t} threads: {c['seconds']:.1f} s, "
                 f"{c['node_days'] / c['seconds']:.3g} node-days/s, peak "
-                f"{_mib(c['peak_rss_bytes'])}, load {c['load_1min']:.2f}{extra}",
+                f"{_mib(c['peak_rss_bytes'])}, load {c['load_1min']:.2f}",
                 file=sys.stderr,
             )
+    overhead = None
+    if args.rounds > 0:
+        overhead = spawn(
+            "overhead",
+            {**common, "paths": max(paths), "threads": max(threads), "rounds": args.rounds},
+        )
+        print(
+            f"overhead: engine {sum(overhead['engine_seconds']):.1f} s, plain loop "
+            f"{sum(overhead['plain_seconds']):.1f} s",
+            file=sys.stderr,
+        )
     numpy_ = spawn("numpy", {**common, "paths": numpy_paths})
     print(
         f"numpy: {numpy_['seconds']:.1f} s, "
@@ -520,7 +582,9 @@ def main(argv=None) -> int:
     loads.append(os.getloadavg()[0])
 
     when = dt.date.today().isoformat()
-    text = report(m, cold, cached, configs, numpy_, scenario_desc, tuple(loads), when, block_size)
+    text = report(
+        m, cold, cached, configs, overhead, numpy_, scenario_desc, tuple(loads), when, block_size
+    )
     print(text)
     if args.write_readme:
         write_readme(text)

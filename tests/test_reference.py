@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from resilience.compile import FILL_BINS, FILL_FIXED_POINT, ON_HAND_FIXED_POINT, UNIT_EPS
+from resilience.kernels.simulate import LANES
 from resilience.metrics import NODE_METRICS, PATH_METRICS
 from resilience.schema import load_scenario
 from tests.kernel_helpers import KernelOutput, network, run_kernel
@@ -126,3 +127,11 @@ def test_round_off_shortfall_is_not_a_stockout():
     assert ref["stockout_days"] == 0  # ...but it is not a stockout
     assert math.isnan(ref["days_to_first_shortage"])
     assert_matches_reference(scenario, "base", seed=0, path_start=0, n=1)
+
+
+def test_kernel_equals_reference_across_lockstep_groups(two_tier_path):
+    """The kernel runs paths in lockstep groups of LANES; a block of more than one group,
+    ending in a partial one, must still match the reference path for path, including
+    paths where a lane shock or an outage hits some paths of a group and not others."""
+    scenario = load_scenario(two_tier_path)
+    assert_matches_reference(scenario, "regionalized", seed=5, path_start=1000, n=LANES + 7)

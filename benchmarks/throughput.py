@@ -33,6 +33,7 @@ import os
 import platform
 import re
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -347,6 +348,7 @@ def report(
     loads: tuple,
     when: str,
     block_size: int,
+    command: str = "python benchmarks/throughput.py",
 ) -> str:
     lines = []
     lines.append(
@@ -462,6 +464,8 @@ def report(
         f"{compile_cold['first_call_s']:.1f} s | "
         f"{_ok(compile_cold['first_call_s'] < TARGETS['cold_compile_s'])} |"
     )
+    lines.append("")
+    lines.append(f"Command: `{command}`.")
     return "\n".join(lines)
 
 
@@ -582,8 +586,20 @@ def main(argv=None) -> int:
     loads.append(os.getloadavg()[0])
 
     when = dt.date.today().isoformat()
+    given = sys.argv[1:] if argv is None else argv
+    command = shlex.join(["python", "benchmarks/throughput.py", *given])
     text = report(
-        m, cold, cached, configs, overhead, numpy_, scenario_desc, tuple(loads), when, block_size
+        m,
+        cold,
+        cached,
+        configs,
+        overhead,
+        numpy_,
+        scenario_desc,
+        tuple(loads),
+        when,
+        block_size,
+        command,
     )
     print(text)
     if args.write_readme:

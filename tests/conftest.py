@@ -12,6 +12,9 @@ settings.register_profile(
     "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile("dev", max_examples=200, deadline=None)
+# A plain `pytest` uses 'ci' too: hypothesis's default 200 ms deadline fails the first
+# example of a kernel test, which includes compiling the kernel. --hypothesis-profile wins.
+settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "scenarios"

@@ -15,7 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from resilience import compile as compiled_layout
 from resilience.compile import FILL_BINS, FILL_FIXED_POINT, ON_HAND_FIXED_POINT, UNIT_EPS
+from resilience.kernels import simulate as kernel
 from resilience.kernels.simulate import LANES
 from resilience.metrics import NODE_METRICS, PATH_METRICS
 from resilience.schema import load_scenario
@@ -135,3 +137,13 @@ def test_kernel_equals_reference_across_lockstep_groups(two_tier_path):
     paths where a lane shock or an outage hits some paths of a group and not others."""
     scenario = load_scenario(two_tier_path)
     assert_matches_reference(scenario, "regionalized", seed=5, path_start=1000, n=LANES + 7)
+
+
+@pytest.mark.parametrize(
+    "name", ["FILL_BINS", "FILL_FIXED_POINT", "ON_HAND_FIXED_POINT", "UNIT_EPS", "GUIDE_RESOLUTION"]
+)
+def test_kernel_constants_match_compile(name):
+    """The kernel keeps its own copies of compile's layout constants: numba's cache only
+    notices changes to the kernel's own file, so a constant read from compile.py could go
+    stale in a cached kernel. This pins each copy to its original."""
+    assert getattr(kernel, name) == getattr(compiled_layout, name)

@@ -90,7 +90,7 @@ class Network(NamedTuple):
     table_mult: np.ndarray  # [tables] demand multiplier of each combination
     table_cdf_ptr: np.ndarray  # [tables+1]
     table_cdf: np.ndarray  # [Q] Poisson CDF, last entry 1
-    table_guide: np.ndarray  # [Q x GUIDE_RESOLUTION] guide[i] = first k: cdf[k] > i / len
+    table_guide: np.ndarray  # [Q x GUIDE_RESOLUTION] see guide_table
     # region shocks [RS], lane shocks [K], surges [M]
     rshock_region: np.ndarray
     rshock_start: np.ndarray

@@ -79,6 +79,23 @@ cluster_config_option = click.option(
 )
 
 
+def execution_options(func):
+    """How a command runs its blocks (block size, threads, Dask workers, scheduler or
+    batch cluster): the same options, in the same order, on every simulating command."""
+    for option in reversed(
+        [
+            block_size_option,
+            threads_option,
+            workers_option,
+            scheduler_option,
+            cluster_option,
+            cluster_config_option,
+        ]
+    ):
+        func = option(func)
+    return func
+
+
 def _parse_shard(ctx, param, value):
     if value is None:
         return None

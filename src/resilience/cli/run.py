@@ -22,12 +22,7 @@ from resilience.cli import options as opt
     default=None,
     help="Write the dataset here (.zarr or .nc). Default: print the table only.",
 )
-@opt.block_size_option
-@opt.threads_option
-@opt.workers_option
-@opt.scheduler_option
-@opt.cluster_option
-@opt.cluster_config_option
+@opt.execution_options
 @opt.shard_option
 @opt.overwrite_option
 @opt.error_boundary

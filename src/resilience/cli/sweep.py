@@ -98,12 +98,7 @@ def format_sweep_table(table, column: str, title: str) -> str:
     is_flag=True,
     help="Validate every point and list the grid; simulate nothing.",
 )
-@opt.block_size_option
-@opt.threads_option
-@opt.workers_option
-@opt.scheduler_option
-@opt.cluster_option
-@opt.cluster_config_option
+@opt.execution_options
 @opt.shard_option
 @opt.overwrite_option
 @opt.error_boundary

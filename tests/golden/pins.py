@@ -1,0 +1,75 @@
+"""Golden results: hashes that pin every compiled network and every data variable.
+
+A refactor must change no output bit. This module computes, for every shipped scenario,
+a hash of each compiled network array per strategy and a hash of each data variable of a
+small fixed-seed run; ``tests/test_golden.py`` compares them with ``golden.json``.
+
+Regenerate (only when a change is *meant* to alter results, and say so in the commit):
+    python -m tests.golden.pins --write
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+PINS = Path(__file__).with_name("golden.json")
+PATHS = 2048
+SEED = 20261201
+
+
+def shipped_scenarios() -> list[Path]:
+    """Every scenario file shipped in scenarios/ (sweep grids excluded)."""
+    files = sorted((ROOT / "scenarios").rglob("*.yaml"))
+    return [f for f in files if not f.name.endswith("-sweep.yaml") and "sweep" not in f.parts]
+
+
+def array_hash(value) -> str:
+    arr = np.ascontiguousarray(np.asarray(value))
+    digest = hashlib.sha256()
+    digest.update(f"{arr.dtype.str}|{arr.shape}|".encode())
+    if arr.dtype.kind in "OUS":
+        digest.update(json.dumps(arr.tolist()).encode())
+    else:
+        digest.update(arr.tobytes())
+    return digest.hexdigest()[:20]
+
+
+def compiled_hashes(scenario) -> dict[str, dict[str, str]]:
+    from resilience.compile import compile_strategy
+
+    out = {}
+    for name in scenario.strategy_names:
+        network = compile_strategy(scenario, name).network
+        out[name] = {field: array_hash(getattr(network, field)) for field in network._fields}
+    return out
+
+
+def result_hashes(path: Path) -> dict[str, str]:
+    import resilience
+
+    ds = resilience.simulate(path, paths=PATHS, seed=SEED, threads=1)
+    return {name: array_hash(ds[name].values) for name in sorted(ds.data_vars)}
+
+
+def compute() -> dict:
+    import resilience
+
+    pins = {}
+    for path in shipped_scenarios():
+        key = path.relative_to(ROOT).as_posix()
+        scenario = resilience.load_scenario(path)
+        pins[key] = {"networks": compiled_hashes(scenario), "results": result_hashes(path)}
+    return pins
+
+
+if __name__ == "__main__":
+    if "--write" not in sys.argv:
+        sys.exit("usage: python -m tests.golden.pins --write")
+    PINS.write_text(json.dumps(compute(), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {PINS}")

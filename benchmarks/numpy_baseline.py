@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from resilience.compile import UNIT_EPS, Network
+from resilience.compiler import UNIT_EPS, Network
 
 METRICS = (
     "demand_units",

@@ -517,7 +517,7 @@ def main(argv=None) -> int:
         return 0
 
     from resilience.engine import DEFAULT_BLOCK_SIZE
-    from resilience.schema import load_scenario
+    from resilience.scenario.schema import load_scenario
 
     paths = [int(p) for p in args.paths.split(",")]
     threads = [int(t) for t in args.threads.split(",")]

@@ -7,14 +7,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from resilience.compile import FILL_BINS, ON_HAND_BINS, Network, compile_strategy
+from resilience.compiler import FILL_BINS, ON_HAND_BINS, Network, compile_strategy
 from resilience.kernels.simulate import (
     N_NODE_METRICS,
     N_PATH_METRICS,
     simulate_paths,
     simulate_paths_parallel,
 )
-from resilience.model import Scenario
+from resilience.scenario.model import Scenario
 
 
 class KernelOutput(NamedTuple):

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 
-from resilience.compile import compile_strategy, poisson_cdf, processing_order
-from resilience.model import Lane, Node, Scenario, Sourcing, Strategy
+from resilience.compiler import compile_strategy, poisson_cdf, processing_order
+from resilience.scenario.model import Lane, Node, Scenario, Sourcing, Strategy
 
 # ----------------------------------------------------------------------------- randomness
 

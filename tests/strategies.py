@@ -17,8 +17,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from resilience.model import Scenario
-from resilience.schema import load_scenario
+from resilience.scenario.model import Scenario
+from resilience.scenario.schema import load_scenario
 
 # Values with a short binary expansion and awkward ones (thirds) both occur in practice.
 _QUANTITIES = st.sampled_from([0.5, 1.0, 1.0, 2.0, 3.0, 1.0 / 3.0, 0.7])

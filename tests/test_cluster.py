@@ -17,13 +17,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resilience.cluster import check_cluster_config, load_cluster_config, make_cluster
-from resilience.engine import DistributedExecutor, Executor, make_executor, run_to_file
+from resilience.api import plan_sweep, run_to_file
+from resilience.api import sweep as run_sweep
+from resilience.engine import Execution, Executor, make_executor
+from resilience.engine.distributed import (
+    DistributedExecutor,
+    check_cluster_config,
+    load_cluster_config,
+    make_cluster,
+)
 from resilience.errors import ClusterError
+from resilience.merge import merge_shards
 from resilience.results import open_results
-from resilience.shards import merge_shards
-from resilience.sweep import load_sweep
-from resilience.sweep_run import plan_sweep, run_sweep
+from resilience.sweeps.spec import load_sweep
 from tests import slurm as slurm_helper
 from tests.batch_helpers import BLOCK, GRID, PATHS, SEED, assert_same_data
 
@@ -78,9 +84,9 @@ def test_cluster_config_is_checked_key_by_key(tmp_path):
 
 def test_executor_choices_are_exclusive():
     with pytest.raises(ValueError, match="not scheduler and cluster"):
-        make_executor(scheduler="tcp://x:1", cluster="slurm")
+        make_executor(Execution(scheduler="tcp://x:1", cluster="slurm"))
     with pytest.raises(ValueError, match="needs a cluster kind"):
-        make_executor(cluster_config="c.yaml")
+        make_executor(Execution(cluster_config="c.yaml"))
 
 
 JOB_CONFIG = {

@@ -8,7 +8,7 @@ import xarray as xr
 
 import resilience
 from resilience.engine import plan_blocks, prepare
-from resilience.metrics import DERIVED_METRICS, NODE_METRICS, PATH_METRICS
+from resilience.results.catalogue import DERIVED_METRICS, NODE_METRICS, PATH_METRICS
 
 PATHS = 600
 

@@ -10,9 +10,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from resilience.compile import compile_strategy, poisson_cdf
+from resilience.compiler import compile_strategy, poisson_cdf
 from resilience.kernels import simulate as k
-from resilience.schema import load_scenario
+from resilience.scenario.schema import load_scenario
 from tests.kernel_helpers import empty_output, network, run_kernel
 from tests.strategies import scenario_docs, scenarios, seeds, single_stage_docs
 

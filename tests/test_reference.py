@@ -15,12 +15,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from resilience import compile as compiled_layout
-from resilience.compile import FILL_BINS, FILL_FIXED_POINT, ON_HAND_FIXED_POINT, UNIT_EPS
+from resilience import compiler as compiled_layout
+from resilience.compiler import FILL_BINS, FILL_FIXED_POINT, ON_HAND_FIXED_POINT, UNIT_EPS
 from resilience.kernels import simulate as kernel
 from resilience.kernels.simulate import LANES
-from resilience.metrics import NODE_METRICS, PATH_METRICS
-from resilience.schema import load_scenario
+from resilience.results.catalogue import NODE_METRICS, PATH_METRICS
+from resilience.scenario.schema import load_scenario
 from tests.kernel_helpers import KernelOutput, network, run_kernel
 from tests.reference import simulate_path
 from tests.strategies import scenarios, seeds

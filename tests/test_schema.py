@@ -17,8 +17,16 @@ from hypothesis import strategies as st
 
 from resilience.cli import main
 from resilience.errors import ScenarioError
-from resilience.model import Demand, Lane, Outage, OutageDuration, Sourcing, StockPolicy, Strategy
-from resilience.schema import (
+from resilience.scenario.model import (
+    Demand,
+    Lane,
+    Outage,
+    OutageDuration,
+    Sourcing,
+    StockPolicy,
+    Strategy,
+)
+from resilience.scenario.schema import (
     candidate_sources,
     load_scenario,
     resolve_sourcing,

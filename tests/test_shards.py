@@ -9,8 +9,9 @@ from click.testing import CliRunner
 
 from resilience.cli import main
 from resilience.errors import ResultsError, SweepError
+from resilience.merge import merge_shards
 from resilience.results import open_results
-from resilience.shards import Shard, merge_shards, parse_shard
+from resilience.shards import Shard, parse_shard
 from tests.batch_helpers import assert_same_data
 
 REPO = Path(__file__).resolve().parent.parent

@@ -19,12 +19,15 @@ import yaml
 from click.testing import CliRunner
 
 import resilience
+from resilience.api import plan_sweep
+from resilience.api import sweep as run_sweep
 from resilience.cli import main
 from resilience.errors import SweepError
+from resilience.merge import merge_shards
 from resilience.results import open_results
-from resilience.schema import load_scenario
-from resilience.shards import merge_shards
-from resilience.sweep import (
+from resilience.scenario.schema import load_scenario
+from resilience.sweeps import summarize, sweep_table
+from resilience.sweeps.spec import (
     SHOCK_SCALE,
     apply_shock_scale,
     format_path,
@@ -32,7 +35,6 @@ from resilience.sweep import (
     parse_grid_option,
     parse_path,
 )
-from resilience.sweep_run import plan_sweep, run_sweep, summarize, sweep_table
 from tests.batch_helpers import BLOCK, GRID, PATHS, SEED, assert_same_data
 
 REPO = Path(__file__).resolve().parent.parent
@@ -441,7 +443,7 @@ def test_a_killed_sweep_resumes_where_it_stopped_and_equals_an_uninterrupted_one
 
 
 def test_sweep_report_draws_every_figure(tmp_path, swept):
-    from resilience.sweep_plots import environment_axes, write_sweep_report
+    from resilience.report.sweep import environment_axes, write_sweep_report
 
     ds = open_results(swept)
     assert environment_axes(load_sweep(grid=GRID)) == ["severity"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import resilience
-from resilience.compile import FILL_FIXED_POINT, ON_HAND_BINS, ON_HAND_FIXED_POINT
+from resilience.compiler import FILL_FIXED_POINT, ON_HAND_BINS, ON_HAND_FIXED_POINT
 from resilience.engine import Progress, prepare, run_block
 
 PATHS = 400

@@ -7,10 +7,18 @@ try:
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+unknown"
 
-from resilience.errors import ClusterError, ResilienceError, ResultsError, ScenarioError, SweepError
+from resilience.errors import (
+    ClusterError,
+    ExecutionError,
+    ResilienceError,
+    ResultsError,
+    ScenarioError,
+    SweepError,
+)
 
 __all__ = [
     "ClusterError",
+    "ExecutionError",
     "ResilienceError",
     "ResultsError",
     "ScenarioError",
@@ -21,21 +29,15 @@ __all__ = [
     "simulate",
 ]
 
+_API = {"load_scenario", "open_results", "simulate", "run_to_file", "Execution"}
+
 
 def __getattr__(name):
-    # Lazy so `import resilience` does not pay for numba/xarray until needed.
-    if name == "load_scenario":
-        from resilience.schema import load_scenario
+    # Lazy so `import resilience` does not pay for numba/dask until a run needs them.
+    if name in _API:
+        from resilience import api
 
-        return load_scenario
-    if name == "simulate":
-        from resilience.engine import simulate
-
-        return simulate
-    if name == "open_results":
-        from resilience.results import open_results
-
-        return open_results
+        return getattr(api, name)
     if name == "risk":
         import importlib
 

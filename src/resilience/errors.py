@@ -1,4 +1,9 @@
-"""Exception hierarchy: one base, each subclass also a builtin so callers can catch either."""
+"""Exception hierarchy: one base, each subclass also a builtin so callers can catch either.
+
+Every mistake a user can make (a bad scenario, option, result file or cluster) raises a
+``ResilienceError`` subclass; anything else escaping the package is a bug, and the CLI
+reports it as one.
+"""
 
 
 class ResilienceError(Exception):
@@ -23,6 +28,11 @@ class ResultsError(ResilienceError, ValueError):
 
 class SweepError(ResilienceError, ValueError):
     """A sweep specification or shard set is invalid."""
+
+
+class ExecutionError(ResilienceError, ValueError):
+    """How to run was asked for wrongly: unknown strategy, bad path count, seed or block
+    size, or execution settings that contradict each other."""
 
 
 class ClusterError(ResilienceError, RuntimeError):

@@ -41,7 +41,7 @@ def array_hash(value) -> str:
 
 
 def compiled_hashes(scenario) -> dict[str, dict[str, str]]:
-    from resilience.compile import compile_strategy
+    from resilience.compiler import compile_strategy
 
     out = {}
     for name in scenario.strategy_names:

@@ -6,20 +6,13 @@ from pathlib import Path
 
 import click
 
-from resilience.errors import ResilienceError
-
-
-def _one_line(exc: BaseException) -> str:
-    return (
-        "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        or type(exc).__name__
-    )
-
+from resilience.cli.boundary import command
 
 _PROBABILITY = click.FloatRange(0.0, 1.0, min_open=True, max_open=True)
 
 
 @click.command("compare")
+@command
 @click.argument("results", type=click.Path(exists=True, path_type=Path))
 @click.option("--baseline", default="jit", show_default=True, help="Strategy to compare against.")
 @click.option(
@@ -54,30 +47,23 @@ def compare(
     confidence: float,
     n_boot: int,
     seed: int,
+    quiet: bool,
 ) -> None:
     """Compare every strategy in RESULTS with the baseline, path by path.
 
     Prints, per metric, the mean difference, P(better), and the VaR and CVaR differences
     (strategy minus baseline) with confidence intervals.
     """
-    # Imported here so `resilience --help` does not pay for xarray.
-    from resilience.results import open_results
+    # imported when the command runs, so `resilience --help` does not load xarray
+    from resilience.api import open_results
     from resilience.risk import compare as paired_compare
     from resilience.risk import format_comparison
 
-    try:
-        try:
-            ds = open_results(results)
-        except (OSError, ValueError, KeyError) as exc:
-            if isinstance(exc, ResilienceError):
-                raise
-            raise click.ClickException(f"cannot open {results}: {_one_line(exc)}") from None
-        tables = []
-        for metric in metrics:
-            cmp = paired_compare(
-                ds, baseline, metric, level=level, confidence=confidence, n_boot=n_boot, seed=seed
-            )
-            tables.append(format_comparison(cmp))
-    except ResilienceError as exc:
-        raise click.ClickException(_one_line(exc)) from None
+    ds = open_results(results)
+    tables = []
+    for metric in metrics:
+        cmp = paired_compare(
+            ds, baseline, metric, level=level, confidence=confidence, n_boot=n_boot, seed=seed
+        )
+        tables.append(format_comparison(cmp))
     click.echo("\n".join(tables), nl=False)

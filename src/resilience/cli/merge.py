@@ -7,9 +7,11 @@ from pathlib import Path
 import click
 
 from resilience.cli import options as opt
+from resilience.cli.boundary import command
 
 
 @click.command()
+@command
 @click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -19,7 +21,6 @@ from resilience.cli import options as opt
     help="Write the merged result here (.zarr or .nc).",
 )
 @opt.overwrite_option
-@opt.error_boundary
 def merge(shards, out, overwrite, quiet):
     """Merge the shard results SHARDS (written by `run --shard` or `sweep --shard`).
 
@@ -27,7 +28,8 @@ def merge(shards, out, overwrite, quiet):
     scenarios, seeds, path counts, strategies or sweeps are refused. The merged result is
     bit-identical to a single-machine run with the same seed.
     """
-    from resilience.shards import merge_shards
+    # imported when the command runs, so `resilience --help` does not load xarray
+    from resilience.api import merge as merge_shards
 
     merge_shards(shards, out, overwrite=overwrite)
     click.echo(f"Merged {len(shards)} shards into {out}")

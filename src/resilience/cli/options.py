@@ -1,17 +1,14 @@
-"""Reusable click options and the error boundary shared by the commands."""
+"""Reusable click options shared by the commands (the registry of their spellings)."""
 
 from __future__ import annotations
 
 import functools
-import logging
-import signal
-import sys
-import traceback
 from pathlib import Path
 
 import click
 
 from resilience.errors import ResilienceError
+from resilience.shards import parse_shard
 
 paths_option = click.option(
     "--paths",
@@ -81,7 +78,17 @@ cluster_config_option = click.option(
 
 def execution_options(func):
     """How a command runs its blocks (block size, threads, Dask workers, scheduler or
-    batch cluster): the same options, in the same order, on every simulating command."""
+    batch cluster): the same options, in the same order, on every simulating command,
+    handed to the command as one ``execution`` settings object."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from resilience.api import Execution
+
+        settings = {name: kwargs.pop(name) for name in EXECUTION_SETTINGS}
+        progress = False if kwargs.get("quiet") else None
+        return func(*args, execution=Execution(**settings, progress=progress), **kwargs)
+
     for option in reversed(
         [
             block_size_option,
@@ -92,15 +99,16 @@ def execution_options(func):
             cluster_config_option,
         ]
     ):
-        func = option(func)
-    return func
+        wrapper = option(wrapper)
+    return wrapper
+
+
+EXECUTION_SETTINGS = ("block_size", "threads", "workers", "scheduler", "cluster", "cluster_config")
 
 
 def _parse_shard(ctx, param, value):
     if value is None:
         return None
-    from resilience.shards import parse_shard
-
     try:
         return parse_shard(value)
     except ResilienceError as exc:
@@ -120,57 +128,3 @@ overwrite_option = click.option(
     is_flag=True,
     help="Replace an existing result at --out.",
 )
-quiet_option = click.option(
-    "--quiet",
-    "-q",
-    is_flag=True,
-    help="No progress bar or log messages.",
-)
-debug_option = click.option(
-    "--debug",
-    is_flag=True,
-    help="Show the full traceback of an error.",
-)
-
-
-def _terminate(signum, frame):
-    # SIGTERM (a batch scheduler's kill, a cluster pre-emption) unwinds like Ctrl-C, so the
-    # atomic writers remove their temporary output.
-    raise SystemExit(128 + signum)
-
-
-def error_boundary(func):
-    """Turn expected errors into one readable line on stderr and a non-zero exit.
-
-    ``ResilienceError`` and bad values (``ValueError``, ``OSError``) exit with 1;
-    ``--debug`` shows the traceback instead. Ctrl-C exits with 130.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args, debug=False, quiet=False, **kwargs):
-        if threading_main():
-            signal.signal(signal.SIGTERM, _terminate)
-        logging.basicConfig(
-            level=logging.WARNING if quiet else logging.INFO,
-            format="%(message)s",
-            stream=sys.stderr,
-        )
-        try:
-            return func(*args, quiet=quiet, **kwargs)
-        except (ResilienceError, ValueError, OSError) as exc:
-            if debug:
-                traceback.print_exc()
-            message = str(exc).strip().replace("\n", "\n  ")
-            click.echo(f"Error: {message}", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("Interrupted; no result was written.", err=True)
-            sys.exit(130)
-
-    return debug_option(quiet_option(wrapper))
-
-
-def threading_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()

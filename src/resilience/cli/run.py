@@ -8,9 +8,11 @@ from pathlib import Path
 import click
 
 from resilience.cli import options as opt
+from resilience.cli.boundary import command
 
 
 @click.command()
+@command
 @click.argument("scenario", type=click.Path(path_type=Path))
 @opt.paths_option
 @opt.seed_option
@@ -25,47 +27,21 @@ from resilience.cli import options as opt
 @opt.execution_options
 @opt.shard_option
 @opt.overwrite_option
-@opt.error_boundary
-def run(
-    scenario,
-    paths,
-    seed,
-    strategies,
-    out,
-    block_size,
-    threads,
-    workers,
-    scheduler,
-    cluster,
-    cluster_config,
-    shard,
-    overwrite,
-    quiet,
-):
+def run(scenario, paths, seed, strategies, out, execution, shard, overwrite, quiet):
     """Simulate SCENARIO (a YAML file) and compare its sourcing strategies.
 
     Prints, per strategy: fill rate (mean, P5, P1), lost units and total cost (mean, P50,
     P95, P99, CVaR95), stockout days P95 and the number of paths.
     """
-    from resilience.engine import run_to_file, simulate
-    from resilience.results import open_results
+    # imported when the command runs, so `resilience --help` does not load numba and xarray
+    from resilience.api import open_results, run_to_file, simulate
     from resilience.risk import format_risk_table, risk_table
 
-    progress = None if not quiet else False
     started = time.perf_counter()
-    common = dict(
-        block_size=block_size,
-        threads=threads,
-        workers=workers,
-        scheduler=scheduler,
-        cluster=cluster,
-        cluster_config=cluster_config,
-        progress=progress,
-    )
     if shard is not None and out is None:
         raise click.UsageError("--shard needs --out: each shard writes a result to merge")
     if out is None:
-        ds = simulate(str(scenario), paths, seed, strategies or None, **common)
+        ds = simulate(str(scenario), paths, seed, strategies or None, execution=execution)
     else:
         run_to_file(
             str(scenario),
@@ -75,7 +51,7 @@ def run(
             strategies or None,
             shard=shard,
             overwrite=overwrite,
-            **common,
+            execution=execution,
         )
         ds = open_results(out)
     elapsed = time.perf_counter() - started

@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 
 from resilience.cli import options as opt
+from resilience.cli.boundary import command
+from resilience.errors import SweepError
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +23,8 @@ HEADLINES = (
 
 
 def _check_grid(ctx, param, values):
-    from resilience.errors import SweepError
-    from resilience.sweep import parse_grid_option
+    # imported when the option is used: the sweeps package loads the engine (numba)
+    from resilience.sweeps.spec import parse_grid_option
 
     for text in values:
         try:
@@ -40,7 +42,7 @@ def _number(x: float) -> str:
 
 def format_sweep_table(table, column: str, title: str) -> str:
     """One headline figure per point (rows) and strategy (columns), as plain text."""
-    from resilience.sweep_run import sweep_spec
+    from resilience.sweeps import sweep_spec  # with xarray: only once a sweep has run
 
     spec = sweep_spec(table)
     values = table["estimate"].sel(column=column).transpose(*spec.names, "strategy")
@@ -66,6 +68,7 @@ def format_sweep_table(table, column: str, title: str) -> str:
 
 
 @click.command()
+@command
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.argument("sweep_file", metavar="[SWEEP]", required=False, type=click.Path(path_type=Path))
 @click.option(
@@ -101,7 +104,6 @@ def format_sweep_table(table, column: str, title: str) -> str:
 @opt.execution_options
 @opt.shard_option
 @opt.overwrite_option
-@opt.error_boundary
 def sweep(
     scenario,
     sweep_file,
@@ -112,12 +114,7 @@ def sweep(
     out,
     summary_only,
     dry_run,
-    block_size,
-    threads,
-    workers,
-    scheduler,
-    cluster,
-    cluster_config,
+    execution,
     shard,
     overwrite,
     quiet,
@@ -129,9 +126,10 @@ def sweep(
     axis, then strategy and path. An interrupted sweep rerun with the same command skips
     the finished points.
     """
-    from resilience.results import open_results
-    from resilience.sweep import grid_shape_text, load_sweep
-    from resilience.sweep_run import plan_sweep, run_sweep, sweep_table
+    # imported when the command runs, so `resilience --help` does not load numba and xarray
+    from resilience.api import open_results, plan_sweep
+    from resilience.api import sweep as run_sweep
+    from resilience.sweeps import grid_shape_text, load_sweep, sweep_table
 
     started = time.perf_counter()
     spec = load_sweep(sweep_file, grid)
@@ -141,7 +139,7 @@ def sweep(
         paths,
         seed,
         strategies or None,
-        block_size=block_size,
+        block_size=execution.block_size,
         summary_only=summary_only,
     )
     n_strategies = len(plan.strategies)
@@ -161,13 +159,8 @@ def sweep(
         plan,
         out,
         shard=shard,
-        threads=threads,
-        workers=workers,
-        scheduler=scheduler,
-        cluster=cluster,
-        cluster_config=cluster_config,
+        execution=execution,
         overwrite=overwrite,
-        progress=None if not quiet else False,
     )
     elapsed = time.perf_counter() - started
     ds = open_results(out)

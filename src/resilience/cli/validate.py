@@ -6,11 +6,13 @@ from pathlib import Path
 
 import click
 
+from resilience.cli.boundary import command
 from resilience.errors import ScenarioError
-from resilience.schema import load_scenario
+from resilience.scenario import load_scenario
 
 
 @click.command()
+@command
 @click.argument(
     "files",
     nargs=-1,
@@ -20,7 +22,7 @@ from resilience.schema import load_scenario
     # exit 1) and the remaining files are still checked.
     type=click.Path(dir_okay=True, path_type=Path),
 )
-def validate(files: tuple[Path, ...]) -> None:
+def validate(files: tuple[Path, ...], quiet: bool) -> None:
     """Check scenario FILEs and list every problem found in each.
 
     Prints ``OK FILE (N nodes, M lanes, K strategies)`` for each valid file, and one

@@ -1,4 +1,4 @@
-"""Scenario files -> validated :class:`resilience.model.Scenario`.
+"""Scenario files -> validated :class:`resilience.scenario.Scenario`.
 
 This is the only module that validates scenarios (docs/scenario-format.md is the format).
 Every problem found is collected and raised together as one
@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from resilience.errors import ScenarioError
-from resilience.model import (
+from resilience.scenario.model import (
     Demand,
     DemandSurge,
     Lane,

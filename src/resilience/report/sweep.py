@@ -1,8 +1,8 @@
 """Figures and a self-contained HTML report of a sweep result (``resilience sweep``).
 
 Works on a per-path sweep (risk figures computed here) and on a ``--summary-only`` one
-(figures read from it) alike: both go through :func:`resilience.sweep_run.sweep_table`,
-dims (axes..., strategy, column). Strategies keep the colours of ``resilience.plots``
+(figures read from it) alike: both go through :func:`resilience.sweeps.sweep_table`,
+dims (axes..., strategy, column). Strategies keep the colours of ``resilience.report.plots``
 (their order in the dataset).
 
 - :func:`plot_metric_vs_parameter`: a risk figure (default P95 of lost units) against one
@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 
 from resilience.errors import ResultsError
 from resilience.risk import pareto_dominated
-from resilience.sweep_run import is_sweep, sweep_spec, sweep_table
+from resilience.sweeps import is_sweep, sweep_spec, sweep_table
 
 __all__ = ["plot_metric_vs_parameter", "plot_sweep_frontier", "write_sweep_report"]
 

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from resilience.model import Scenario, Sourcing, StockPolicy, Strategy
+from resilience.scenario.model import Scenario, Sourcing, StockPolicy, Strategy
 
 KIND_CODE = {"supplier": 0, "plant": 1, "dc": 2}
 MODE_CODE = {"split": 0, "failover": 1}

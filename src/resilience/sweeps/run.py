@@ -27,25 +27,39 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import dask.array as da
 import numpy as np
 import xarray as xr
 import yaml
 
 from resilience import __version__
-from resilience.engine import Executor, PreparedRun, Task, execute, make_executor, prepare
+from resilience.compiler import compile_strategy
+from resilience.engine import (
+    Execution,
+    Executor,
+    PreparedRun,
+    Task,
+    execute,
+    make_executor,
+    prepare,
+    resolve_strategies,
+)
 from resilience.errors import ResultsError, SweepError
 from resilience.kernels.simulate import N_NODE_METRICS, N_PATH_METRICS
-from resilience.model import Scenario
-from resilience.risk import DEFAULT_TABLE_COLUMNS, risk_table
-from resilience.shards import (
-    CHUNK_ELEMENTS,
-    Shard,
-    parse_shard,
-    run_identity,
-    shard_attributes,
+from resilience.results import (
+    NODE_DTYPE,
+    MemorySink,
+    RunLayout,
+    build_dataset,
+    daily_variables,
+    run_attributes,
     write_dataset,
 )
-from resilience.sweep import SweepSpec
+from resilience.results.store import CHUNK_ELEMENTS, check_output
+from resilience.risk import DEFAULT_TABLE_COLUMNS, risk_table
+from resilience.scenario import Scenario, load_scenario
+from resilience.shards import Shard, parse_shard, run_identity, shard_attributes
+from resilience.sweeps.spec import SweepSpec
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -161,9 +175,6 @@ class SweepPlan:
         return list(dict.fromkeys(int(u) for p in points for u in self.unit_of[p]))
 
     def attributes(self) -> dict:
-        from resilience.compile import compile_strategy
-        from resilience.results import run_attributes
-
         compiled = [compile_strategy(self.base, s) for s in self.strategies]
         extra = {
             "sweep_json": self.spec.to_json(),
@@ -193,9 +204,6 @@ def plan_sweep(
     Raises ``SweepError`` (every bad path or value, with its axis and point) or
     ``ScenarioError`` (the base scenario) before anything is simulated.
     """
-    from resilience.engine import resolve_strategies
-    from resilience.schema import load_scenario
-
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     base_doc = yaml.safe_load(base.source_text)
     scenarios = spec.scenarios(base_doc, source=str(base.source_path or ""))
@@ -321,8 +329,6 @@ class _UnitWriter:
         self.open: dict[int, tuple[Path, object]] = {}
 
     def _start(self, u: int):
-        from resilience.results import NODE_DTYPE, MemorySink
-
         run = self.plan.units[u]
         tmp = self.parts.dir / f".unit-{self.plan.keys[u]}.partial-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
@@ -336,7 +342,8 @@ class _UnitWriter:
                     tmp / "node_out.npy", "w+", NODE_DTYPE, (1, run.paths, n_nodes, N_NODE_METRICS)
                 ),
             )
-            sink = MemorySink(run, buffers)
+            layout = RunLayout.of(run.scenario, run.compiled, run.paths, run.seed)
+            sink = MemorySink(layout, buffers)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -411,10 +418,6 @@ class SweepProgress:
 
 def point_dataset(plan: SweepPlan, parts: PartStore, p: int) -> xr.Dataset:
     """The result of point ``p`` (dims strategy, ...) from its units' folders (lazy)."""
-    import dask.array as da
-
-    from resilience.results import build_dataset, daily_variables
-
     units = [int(u) for u in plan.unit_of[p]]
     folders = [parts.path(plan.keys[u]) for u in units]
     if plan.summary_only:
@@ -450,17 +453,12 @@ def point_dataset(plan: SweepPlan, parts: PartStore, p: int) -> xr.Dataset:
         np.array([plan.units[u].compiled[0].network.on_hand_max for u in units]),
         plan.paths,
     )
-    run = PreparedRun(
-        plan.scenarios[p],
-        [
-            replace(plan.units[u].compiled[0], name=name)
-            for u, name in zip(units, plan.strategies, strict=True)
-        ],
-        plan.paths,
-        plan.seed,
-        [],
-    )
-    return build_dataset(run, stacked("path_out"), stacked("node_out"), daily)
+    compiled = [
+        replace(plan.units[u].compiled[0], name=name)
+        for u, name in zip(units, plan.strategies, strict=True)
+    ]
+    layout = RunLayout.of(plan.scenarios[p], compiled, plan.paths, plan.seed)
+    return build_dataset(layout, stacked("path_out"), stacked("node_out"), daily)
 
 
 def _combine(datasets, dims) -> xr.Dataset:
@@ -518,29 +516,19 @@ def run_sweep(
     out: str | Path,
     *,
     shard: Shard | str | None = None,
-    threads: int | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    cluster: str | None = None,
-    cluster_config: str | Path | None = None,
+    execution: Execution | None = None,
     executor: Executor | None = None,
     overwrite: bool = False,
-    progress: bool | None = None,
 ) -> Path:
     """Simulate the units of ``plan`` not already finished and write the result to ``out``.
 
     With ``shard`` ("i/N"), only the i-th of N contiguous ranges of points is run and
     written as a shard (dim ``point``) for ``resilience merge``. ``executor`` (left
-    open) replaces the one made from threads/workers/scheduler/cluster.
+    open) replaces the one ``execution`` asks for.
     """
-    from resilience.results import output_format
-
     out = Path(out)
-    output_format(out)
-    if out.exists() and not overwrite:
-        raise ResultsError(f"{out} already exists; pass --overwrite to replace it")
-    if not out.parent.exists():
-        raise ResultsError(f"{out.parent} does not exist; create the directory first")
+    check_output(out, overwrite)
+    execution = execution or Execution()
     shard = parse_shard(shard)
     lo, hi = shard.range(plan.points, "points") if shard is not None else (0, plan.points)
     points = range(lo, hi)
@@ -563,15 +551,8 @@ def run_sweep(
                 todo,
                 waiting,
                 done_points,
-                progress,
+                execution,
                 executor,
-                dict(
-                    scheduler=scheduler,
-                    workers=workers,
-                    threads=threads,
-                    cluster=cluster,
-                    cluster_config=cluster_config,
-                ),
             )
         per_point = [point_dataset(plan, parts, p) for p in points]
         attrs = plan.attributes()
@@ -588,11 +569,13 @@ def run_sweep(
     return out
 
 
-def _simulate(plan, parts, todo, waiting, done_points, progress, executor, how) -> None:
+def _simulate(plan, parts, todo, waiting, done_points, execution, executor) -> None:
     networks = {(u,): plan.units[u].compiled[0].network for u in todo}
     # unit-major order: a unit finishes (and is written) before the next starts
     tasks = [Task((u,), t.start, t.size) for u in todo for t in plan.units[u].tasks]
-    bar = SweepProgress(len(waiting), done_points, sum(plan.units[u].paths for u in todo), progress)
+    bar = SweepProgress(
+        len(waiting), done_points, sum(plan.units[u].paths for u in todo), execution.progress
+    )
     users: dict[int, list[int]] = {}
     for p, units in waiting.items():
         for u in units:
@@ -607,7 +590,7 @@ def _simulate(plan, parts, todo, waiting, done_points, progress, executor, how) 
     writer = _UnitWriter(plan, parts, unit_done)
     owned = executor is None
     if owned:
-        executor = make_executor(**how)
+        executor = make_executor(execution)
     try:
         execute(networks, plan.seed, tasks, writer, executor, bar)
     except BaseException:

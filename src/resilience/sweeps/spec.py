@@ -42,6 +42,7 @@ import numpy as np
 import yaml
 
 from resilience.errors import ScenarioError, SweepError
+from resilience.scenario import load_scenario
 
 __all__ = [
     "SHOCK_SCALE",
@@ -478,14 +479,12 @@ class SweepSpec:
         return errors
 
     def scenarios(self, base: Mapping[str, Any], source: str = "") -> list:
-        """Validate every point and return its :class:`~resilience.model.Scenario`.
+        """Validate every point and return its :class:`~resilience.scenario.Scenario`.
 
         Each axis value is checked on its own first (the others as in ``base``), so a bad
         value is reported once with its axis; then every grid point. Raises
         ``SweepError`` listing every problem, each with its place; nothing is simulated.
         """
-        from resilience.schema import load_scenario
-
         where = f"{source}: " if source else ""
         errors = self.check_paths(base)
         if errors:

@@ -1,7 +1,8 @@
-"""Names, units and descriptions of every output variable (docs/results-format.md).
+"""The variable catalogue: name, units and description of every output variable.
 
 The kernel writes metrics into columns; this table gives each column its name and
-metadata, in the kernel's column order (pinned by tests/test_metrics_table.py).
+metadata, in the kernel's column order (pinned by tests/test_metrics_table.py), and lists
+the per-day variables with their dimensions (docs/results-format.md).
 """
 
 from __future__ import annotations
@@ -157,3 +158,65 @@ COST_PARTS = (
 def attrs(entry: tuple[str, str, str, str]) -> dict[str, str]:
     _, units, long_name, description = entry
     return {"units": units, "long_name": long_name, "description": description}
+
+
+# per-day variables: their dims after the leading (..., "strategy")
+DAILY_DIMS = {
+    "daily_fill_rate_fixed_sum": ("day",),
+    "daily_on_hand_fixed_sum": ("day",),
+    "daily_fill_rate_hist": ("day", "fill_bin"),
+    "daily_on_hand_hist": ("day", "on_hand_bin"),
+    "daily_fill_rate_mean": ("day",),
+    "daily_on_hand_mean": ("day",),
+    "daily_fill_rate_band": ("day", "quantile"),
+    "daily_on_hand_band": ("day", "quantile"),
+    "on_hand_bin_edges": ("on_hand_edge",),
+}
+
+DAILY_ATTRS = {
+    "daily_fill_rate_hist": (
+        "count",
+        "Paths per daily fill-rate bin",
+        "Number of paths whose network fill rate of the day falls in each bin.",
+    ),
+    "daily_on_hand_hist": (
+        "count",
+        "Paths per daily on-hand bin",
+        "Number of paths whose total on-hand after serving falls in each bin.",
+    ),
+    "daily_fill_rate_fixed_sum": (
+        "2**-32",
+        "Daily fill-rate sum (fixed point)",
+        "Sum over paths of the daily fill rate x 2**32, rounded: an exact integer, so shards merge bit-identically.",
+    ),
+    "daily_on_hand_fixed_sum": (
+        "units x 2**-8",
+        "Daily on-hand sum (fixed point)",
+        "Sum over paths of total on-hand x 2**8, rounded: an exact integer, so shards merge bit-identically.",
+    ),
+    "daily_fill_rate_mean": (
+        "1",
+        "Mean daily fill rate",
+        "Mean over paths of the network fill rate of the day.",
+    ),
+    "daily_on_hand_mean": (
+        "units",
+        "Mean daily on-hand",
+        "Mean over paths of total on-hand after serving.",
+    ),
+    "daily_fill_rate_band": (
+        "1",
+        "Daily fill-rate quantiles",
+        "P5/P50/P95 over paths of the network fill rate of the day (from the histogram, within one bin).",
+    ),
+    "daily_on_hand_band": (
+        "units",
+        "Daily on-hand quantiles",
+        "P5/P50/P95 over paths of total on-hand after serving (from the histogram, within one bin).",
+    ),
+    "on_hand_bin_edges": (
+        "units",
+        "On-hand bin edges",
+        "Edges of the on-hand histogram bins for each strategy.",
+    ),
+}

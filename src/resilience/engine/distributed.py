@@ -1,4 +1,9 @@
-"""Job-queue clusters (SLURM, PBS) through dask-jobqueue, configured by a small YAML file.
+"""Blocks on a dask.distributed cluster: an existing scheduler, a local process cluster,
+or job-queue workers (SLURM, PBS) through dask-jobqueue, configured by a small YAML file.
+
+Imported only when one of them is asked for (``execution.make_executor``): distributed and
+dask-jobqueue are heavy, and a threads-only run never needs them.
+
 
 ``resilience run|sweep --cluster slurm --cluster-config cluster.yaml`` starts a Dask
 scheduler in the command's process, submits ``jobs`` batch jobs that each start Dask
@@ -22,16 +27,31 @@ Anything left out comes from dask-jobqueue's configuration (``~/.config/dask/job
 
 from __future__ import annotations
 
+import difflib
 import logging
 import numbers
+import time
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from distributed import Client, LocalCluster, as_completed
 
+from resilience.compiler import Network
+from resilience.engine.blocks import run_block
+from resilience.engine.execution import Execution, Executor
 from resilience.errors import ClusterError
 
-__all__ = ["CLUSTER_KINDS", "jobqueue_executor", "load_cluster_config", "make_cluster"]
+__all__ = [
+    "CLUSTER_KINDS",
+    "DistributedExecutor",
+    "check_cluster_config",
+    "executor_for",
+    "jobqueue_executor",
+    "load_cluster_config",
+    "make_cluster",
+]
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +105,6 @@ def _where(source: str | None, key: str = "") -> str:
 
 def check_cluster_config(kind: str, config: Any, source: str | None = None) -> dict:
     """Validate a config mapping for ``kind``; raise ClusterError naming the bad key."""
-    import difflib
-
     if kind not in CLUSTER_KINDS:
         raise ClusterError(f"unknown cluster kind {kind!r}; use one of {', '.join(CLUSTER_KINDS)}")
     if config is None:
@@ -131,6 +149,7 @@ def make_cluster(kind: ClusterKind, config: dict | None = None):
         options["dashboard_address"] = kwargs.pop("dashboard_address")
         kwargs["scheduler_options"] = options
     try:
+        # lazy on purpose: dask-jobqueue is only needed for batch clusters
         if kind == "slurm":
             from dask_jobqueue import SLURMCluster as cls
         else:
@@ -142,10 +161,6 @@ def make_cluster(kind: ClusterKind, config: dict | None = None):
 
 def jobqueue_executor(kind: ClusterKind, config_path: str | Path | None = None):
     """Start a job-queue cluster, submit its jobs and wait for the first worker."""
-    from distributed import Client
-
-    from resilience.engine import DistributedExecutor
-
     config = load_cluster_config(kind, config_path)
     jobs = int(config.get("jobs", DEFAULT_JOBS))
     timeout = float(config.get("start_timeout", DEFAULT_START_TIMEOUT))
@@ -173,3 +188,118 @@ def jobqueue_executor(kind: ClusterKind, config_path: str | Path | None = None):
         cluster.close()
         raise
     return DistributedExecutor(client, owns_cluster=cluster)
+
+
+# ----------------------------------------------------------------------------- executor
+
+
+class DistributedExecutor(Executor):
+    """A dask.distributed cluster: each block is an independent task, retried if a worker
+    is lost; at most a few tasks per worker thread are in flight so memory stays bounded."""
+
+    def __init__(self, client, owns_cluster: Any = None, retries: int = 3):
+        self.client = client
+        self.owns_cluster = owns_cluster
+        self.retries = retries
+
+    @classmethod
+    def connect(cls, address: str) -> DistributedExecutor:
+        try:
+            client = Client(address, timeout="20s")
+        except OSError as exc:
+            raise ClusterError(f"cannot reach Dask scheduler at {address}: {exc}") from exc
+        return cls(client)
+
+    @classmethod
+    def local(cls, workers: int, threads_per_worker: int = 1) -> DistributedExecutor:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        return cls(Client(cluster), owns_cluster=cluster)
+
+    def run(self, networks, seed, tasks):
+        # Each network goes in as a task, not as scattered data: scattered data lost with
+        # a worker cannot be recomputed (and the active memory manager drops broadcast
+        # replicas), a task's result is recomputed from its spec. tests/test_cluster.py
+        # kills a worker mid-run.
+        run_id = uuid.uuid4().hex[:12]
+        inputs = {
+            index: self.client.submit(
+                _network,
+                net,
+                key=f"resilience-network-{'-'.join(map(str, index))}-{run_id}",
+                pure=False,
+            )
+            for index, net in networks.items()
+        }
+        pending = iter(tasks)
+        by_key = {}
+
+        def submit(task):
+            future = self.client.submit(
+                run_block,
+                inputs[task.index],
+                seed,
+                task.start,
+                task.size,
+                key=f"resilience-block-{'-'.join(map(str, task.index))}-{task.start}-{seed}",
+                retries=self.retries,
+                pure=False,
+            )
+            by_key[future.key] = task
+            return future
+
+        queue = as_completed([submit(t) for t in _take(pending, self._slots())], with_results=True)
+        checked = time.monotonic()
+        for future, result in queue:
+            task = by_key.pop(future.key)
+            if future.cancelled():  # its input was lost beyond recomputation: never a result
+                raise ClusterError(f"the Dask task of paths {task.start}.. was cancelled: {result}")
+            future.release()
+            # top up to the workers there are now: job-queue workers join over minutes
+            want = 1
+            if time.monotonic() - checked > 1.0:
+                want = max(1, self._slots() - len(by_key))
+                checked = time.monotonic()
+            for nxt in _take(pending, want):
+                queue.add(submit(nxt))
+            yield task, result
+
+    def _slots(self) -> int:
+        """Tasks to keep in flight: two per worker thread, so none idles between tasks."""
+        return max(2, 2 * sum(self.client.nthreads().values()))
+
+    def close(self):
+        self.client.close()
+        if self.owns_cluster is not None:
+            self.owns_cluster.close()
+
+
+def _network(network: Network) -> Network:
+    return network
+
+
+def _take(iterator, n):
+    out = []
+    for _ in range(n):
+        item = next(iterator, None)
+        if item is None:
+            break
+        out.append(item)
+    return out
+
+
+def executor_for(execution: Execution) -> DistributedExecutor:
+    """The distributed executor ``execution`` asks for: job-queue, scheduler or local."""
+    if execution.cluster:
+        log.info("running on a %s cluster through dask-jobqueue", execution.cluster.upper())
+        return jobqueue_executor(execution.cluster, execution.cluster_config)
+    if execution.scheduler:
+        log.info("running on the Dask scheduler at %s", execution.scheduler)
+        return DistributedExecutor.connect(execution.scheduler)
+    log.info("running on a local cluster of %d worker processes", execution.workers)
+    return DistributedExecutor.local(execution.workers)

@@ -1,0 +1,242 @@
+"""Kernel outputs -> one self-describing xarray Dataset (docs/results-format.md).
+
+A dataset is built from a small ``RunLayout`` record (strategies, nodes, paths, seed and
+the run's attributes), never from the engine's objects, so files, shards and sweeps can
+build results from what they stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+import xarray as xr
+
+from resilience import __version__
+from resilience.compiler import (
+    FILL_BINS,
+    FILL_FIXED_POINT,
+    ON_HAND_BINS,
+    ON_HAND_FIXED_POINT,
+    CompiledStrategy,
+    strategies_json,
+)
+from resilience.kernels import simulate as kernel
+from resilience.results.catalogue import (
+    DAILY_ATTRS,
+    DAILY_DIMS,
+    DERIVED_METRICS,
+    NODE_METRICS,
+    PATH_METRICS,
+    attrs,
+)
+
+BANDS = (0.05, 0.5, 0.95)
+# Node metrics are stored as float32: day counts and unit sums well inside float32's 24-bit
+# mantissa for any realistic node, and it halves the largest part of a result.
+NODE_DTYPE = np.float32
+# the kernel's path_out columns summed into total_cost, in this order (the order is part
+# of the bits: float addition is not associative)
+COST_COLUMNS = (
+    kernel.PURCHASE,
+    kernel.HOLDING,
+    kernel.LOST_SALES_COST,
+    kernel.BACKLOG_COST,
+    kernel.QUALIFICATION,
+)
+
+
+# ----------------------------------------------------------------------------- assembly
+
+
+def histogram_quantiles(hist: np.ndarray, edges: np.ndarray, qs=BANDS) -> np.ndarray:
+    """Quantiles from bin counts, linear within a bin (error at most one bin width).
+
+    hist [..., bins] counts; edges [bins + 1]. Returns [..., len(qs)].
+    """
+    counts = hist.astype(np.float64)
+    total = counts.sum(axis=-1, keepdims=True)
+    cum = np.cumsum(counts, axis=-1)
+    out = np.empty(hist.shape[:-1] + (len(qs),))
+    for k, q in enumerate(qs):
+        target = q * total
+        idx = np.argmax(cum >= target, axis=-1)[..., None]
+        below = np.take_along_axis(cum - counts, idx, axis=-1)
+        inbin = np.take_along_axis(counts, idx, axis=-1)
+        frac = np.where(inbin > 0, (target - below) / np.where(inbin > 0, inbin, 1), 0.0)
+        lo = edges[idx]
+        hi = edges[idx + 1]
+        out[..., k] = (lo + np.clip(frac, 0, 1) * (hi - lo))[..., 0]
+    return out
+
+
+def fill_edges() -> np.ndarray:
+    # last bin holds exactly 1.0 (full service), so its edges are [1, 1]
+    return np.concatenate([np.linspace(0.0, 1.0, FILL_BINS), [1.0]])
+
+
+def daily_variables(fill_hist, on_hand_hist, fill_sum, on_hand_sum, on_hand_max, paths):
+    """Per-day variables from merged histograms and fixed-point sums.
+
+    fill_hist [..., T, FILL_BINS], on_hand_hist [..., T, ON_HAND_BINS], sums [..., T],
+    on_hand_max [...] (per strategy), paths: number of paths merged.
+    """
+    on_edges = np.linspace(0.0, 1.0, ON_HAND_BINS + 1) * np.asarray(on_hand_max)[..., None]
+    on_band = np.empty(on_hand_hist.shape[:-1] + (len(BANDS),))
+    for idx in np.ndindex(on_hand_hist.shape[:-2]):
+        on_band[idx] = histogram_quantiles(on_hand_hist[idx], on_edges[idx])
+    fill_band = histogram_quantiles(fill_hist, fill_edges())
+    return {
+        "daily_fill_rate_hist": fill_hist,
+        "daily_on_hand_hist": on_hand_hist,
+        "daily_fill_rate_fixed_sum": fill_sum,
+        "daily_on_hand_fixed_sum": on_hand_sum,
+        "daily_fill_rate_mean": fill_sum / FILL_FIXED_POINT / paths,
+        "daily_on_hand_mean": on_hand_sum / ON_HAND_FIXED_POINT / paths,
+        "daily_fill_rate_band": fill_band,
+        "daily_on_hand_band": on_band,
+        "on_hand_bin_edges": on_edges,
+    }
+
+
+def run_attributes(
+    scenario, compiled: list[CompiledStrategy], seed: int, paths: int, extra: dict | None = None
+) -> dict:
+    """The dataset attributes of a run: seed, scenario (text and hash), strategies, versions."""
+    text = scenario.source_text or ""
+    out = {
+        "title": f"resilience results: {scenario.name}",
+        "seed": int(seed),
+        "paths": int(paths),
+        "horizon_days": int(scenario.horizon_days),
+        "demand_mode": scenario.demand_mode,
+        "scenario_name": scenario.name,
+        "scenario_path": str(scenario.source_path or ""),
+        "scenario_text": text,
+        "scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "strategies_json": strategies_json(compiled),
+        "resilience_version": __version__,
+        "numba_version": numba.__version__,
+        "numpy_version": np.__version__,
+        "xarray_version": xr.__version__,
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    out.update(extra or {})
+    return out
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """What a dataset's coordinates and attributes are made of.
+
+    strategies : names along ``strategy``; nodes, node_kinds, node_regions : along ``node``;
+    paths, path_start : the path range; horizon : days; on_hand_max : [strategies] upper
+    edge of each strategy's on-hand histogram; block_size : paths per block (chunking);
+    attrs : the dataset attributes (``run_attributes``).
+    """
+
+    strategies: tuple[str, ...]
+    nodes: tuple[str, ...]
+    node_kinds: tuple[str, ...]
+    node_regions: tuple[str, ...]
+    paths: int
+    path_start: int
+    horizon: int
+    on_hand_max: np.ndarray = field(compare=False)
+    block_size: int
+    attrs: dict = field(compare=False)
+
+    @classmethod
+    def of(
+        cls,
+        scenario,
+        compiled: list[CompiledStrategy],
+        paths: int,
+        seed: int,
+        *,
+        path_start: int = 0,
+        block_size: int | None = None,
+        extra_attrs: dict | None = None,
+    ) -> RunLayout:
+        c0 = compiled[0]
+        return cls(
+            strategies=tuple(c.name for c in compiled),
+            nodes=tuple(c0.node_names),
+            node_kinds=tuple(c0.node_kinds),
+            node_regions=tuple(c0.node_regions),
+            paths=int(paths),
+            path_start=int(path_start),
+            horizon=int(scenario.horizon_days),
+            on_hand_max=np.array([c.network.on_hand_max for c in compiled]),
+            block_size=int(block_size or paths),
+            attrs=run_attributes(scenario, compiled, seed, paths, extra_attrs),
+        )
+
+
+def fill_rate(demand, filled):
+    """Filled / demanded, 1 where nothing was demanded (no demand: nothing was missed)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(demand > 0, filled / np.where(demand > 0, demand, 1), 1.0)
+
+
+def derived_variables(path_out) -> dict[str, np.ndarray]:
+    """The variables computed from the kernel's path columns: fill_rate and total_cost.
+
+    path_out [..., N_PATH_METRICS] -> {name: [...]}. The one place they are defined.
+    """
+    demand = path_out[..., kernel.DEMAND]
+    filled = path_out[..., kernel.FILLED]
+    total_cost = path_out[..., list(COST_COLUMNS)].sum(axis=-1)
+    return {"fill_rate": fill_rate(demand, filled), "total_cost": total_cost}
+
+
+def per_path_variables(path_out, node_out, dims) -> dict:
+    """The per-path and per-path-per-node data variables (values and attributes)."""
+    data = {}
+    for col, entry in enumerate(PATH_METRICS):
+        data[entry[0]] = (dims, path_out[..., col], attrs(entry))
+    derived = derived_variables(path_out)
+    for entry in DERIVED_METRICS:
+        data[entry[0]] = (dims, derived[entry[0]], attrs(entry))
+    for col, entry in enumerate(NODE_METRICS):
+        data[entry[0]] = ((*dims, "node"), node_out[..., col].astype(NODE_DTYPE), attrs(entry))
+    return data
+
+
+def build_dataset(
+    layout: RunLayout, path_out, node_out, daily, *, lead_dims=(), lead_coords=None
+) -> xr.Dataset:
+    """Dataset from full arrays.
+
+    path_out [*lead, S, paths, N_PATH_METRICS]; node_out [*lead, S, paths, N, N_NODE_METRICS];
+    daily: output of ``daily_variables`` with shapes [*lead, S, T, ...].
+    """
+    dims = (*lead_dims, "strategy", "path")
+    data = per_path_variables(path_out, node_out, dims)
+    for name, tail in DAILY_DIMS.items():
+        units, long_name, description = DAILY_ATTRS[name]
+        data[name] = (
+            (*lead_dims, "strategy", *tail),
+            daily[name],
+            {"units": units, "long_name": long_name, "description": description},
+        )
+    coords = {
+        "strategy": list(layout.strategies),
+        "path": np.arange(layout.path_start, layout.path_start + layout.paths, dtype=np.int64),
+        "node": list(layout.nodes),
+        "node_kind": ("node", list(layout.node_kinds)),
+        "node_region": ("node", list(layout.node_regions)),
+        "day": np.arange(layout.horizon, dtype=np.int64),
+        "quantile": list(BANDS),
+        "fill_bin": fill_edges()[:FILL_BINS],
+        "on_hand_bin": np.arange(ON_HAND_BINS, dtype=np.int64),
+        **(lead_coords or {}),
+    }
+    ds = xr.Dataset(data, coords=coords)
+    ds["strategy"].attrs = {"long_name": "Sourcing strategy"}
+    ds["path"].attrs = {"long_name": "Path (one realisation of every random event)"}
+    ds.attrs = dict(layout.attrs)
+    return ds

@@ -1,12 +1,6 @@
 """resilience: Monte Carlo disruption risk for supply networks (JIT vs JIC vs regionalized)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("resilience")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+unknown"
-
+from resilience._version import __version__
 from resilience.errors import (
     ClusterError,
     ExecutionError,

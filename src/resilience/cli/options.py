@@ -83,6 +83,7 @@ def execution_options(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        # imported when the command runs, so `resilience --help` does not load the engine
         from resilience.api import Execution
 
         settings = {name: kwargs.pop(name) for name in EXECUTION_SETTINGS}

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import dask
+from tqdm.auto import tqdm
 
 from resilience.compiler import Network
 from resilience.engine.blocks import BlockResult, run_block
@@ -174,8 +175,6 @@ class Progress:
             enabled = sys.stderr.isatty()
         self.bar = None
         if enabled:
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(
                 total=total_paths,
                 unit=" paths",

@@ -15,7 +15,7 @@ import numba
 import numpy as np
 import xarray as xr
 
-from resilience import __version__
+from resilience._version import __version__
 from resilience.compiler import (
     FILL_BINS,
     FILL_FIXED_POINT,

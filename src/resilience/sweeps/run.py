@@ -32,7 +32,7 @@ import numpy as np
 import xarray as xr
 import yaml
 
-from resilience import __version__
+from resilience._version import __version__
 from resilience.compiler import compile_strategy
 from resilience.engine import (
     Execution,

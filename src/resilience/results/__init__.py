@@ -1,0 +1,48 @@
+"""Results: kernel output <-> xarray datasets and files.
+
+``catalogue`` names every variable, ``dataset`` builds a Dataset from a ``RunLayout``,
+``sinks`` receive blocks from the engine (in memory, Zarr region writes, NetCDF), and
+``store`` writes atomically and opens stored results. Never imports the engine, risk or
+shards.
+"""
+
+from resilience.results.dataset import (
+    BANDS,
+    NODE_DTYPE,
+    RunLayout,
+    build_dataset,
+    daily_variables,
+    derived_variables,
+    histogram_quantiles,
+    run_attributes,
+)
+from resilience.results.sinks import MemorySink, NetCDFSink, ZarrSink, sink_for
+from resilience.results.store import (
+    ZARR_FORMAT,
+    atomic_output,
+    open_results,
+    output_format,
+    strategy_definitions,
+    write_dataset,
+)
+
+__all__ = [
+    "BANDS",
+    "NODE_DTYPE",
+    "ZARR_FORMAT",
+    "MemorySink",
+    "NetCDFSink",
+    "RunLayout",
+    "ZarrSink",
+    "atomic_output",
+    "build_dataset",
+    "daily_variables",
+    "derived_variables",
+    "histogram_quantiles",
+    "open_results",
+    "output_format",
+    "run_attributes",
+    "sink_for",
+    "strategy_definitions",
+    "write_dataset",
+]

@@ -18,7 +18,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 demo: $(STAMP)
 	@mkdir -p results
-	$(BIN)/resilience run scenarios/automotive.yaml --paths $(PATHS) --seed 2026 \
+	$(BIN)/resilience run src/resilience/examples/automotive.yaml --paths $(PATHS) --seed 2026 \
 		--out results/automotive.zarr --overwrite
 
 test: $(STAMP)

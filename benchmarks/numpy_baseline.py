@@ -1,7 +1,7 @@
 """The model as a plain NumPy program vectorised over paths: the throughput baseline.
 
-This is what a user would write by hand without Numba: the daily logic of MODEL.md (and
-the choices of docs/model-notes.md), one Python loop over days and over the few nodes,
+This is what a user would write by hand without Numba: the daily logic of docs/model.md
+(its modelling decisions included), one Python loop over days and over the few nodes,
 stock points and sources, with every operation a NumPy array operation over a chunk of
 paths. Randomness comes from NumPy's own ``Generator`` (PCG64), so results agree with the
 kernel in distribution, not bit for bit (``test_numpy_baseline.py`` checks the mean fill
@@ -309,7 +309,7 @@ if __name__ == "__main__":  # pragma: no cover - manual check
     from resilience.engine import prepare
 
     paths = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    run = prepare("scenarios/automotive.yaml", paths, 0)
+    run = prepare("src/resilience/examples/automotive.yaml", paths, 0)
     for c in run.compiled:
         started = time.perf_counter()
         res = simulate_numpy(c.network, paths, 0)

@@ -13,7 +13,9 @@ import numpy as np
 
 import resilience
 
-SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "automotive.yaml"
+SCENARIO = (
+    Path(__file__).resolve().parent.parent / "src" / "resilience" / "examples" / "automotive.yaml"
+)
 STRATEGIES = ["jit", "jic", "regionalized", "hybrid"]
 
 

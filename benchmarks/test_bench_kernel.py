@@ -14,7 +14,9 @@ import pytest
 from resilience.engine import DEFAULT_BLOCK_SIZE, prepare, run_block
 from resilience.kernels.simulate import DEMAND, FILLED, N_PATH_METRICS
 
-SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "automotive.yaml"
+SCENARIO = (
+    Path(__file__).resolve().parent.parent / "src" / "resilience" / "examples" / "automotive.yaml"
+)
 SMOKE_PATHS = 64
 SEED = 2026
 

@@ -12,7 +12,9 @@ from benchmarks.numpy_baseline import simulate_numpy
 from resilience.engine import prepare, run_block
 from resilience.kernels import simulate as K
 
-SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "automotive.yaml"
+SCENARIO = (
+    Path(__file__).resolve().parent.parent / "src" / "resilience" / "examples" / "automotive.yaml"
+)
 PATHS = 1000
 Z_MAX = 4.0  # deterministic seeds; 4 standard errors leaves room for ~16 comparisons
 

@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SCENARIO = REPO / "scenarios" / "automotive.yaml"
+SCENARIO = REPO / "src" / "resilience" / "examples" / "automotive.yaml"
 README = REPO / "README.md"
 START, END = "<!-- throughput:start -->", "<!-- throughput:end -->"
 SEED = 2026

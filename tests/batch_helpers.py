@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-#: A two-axis grid on scenarios/examples/two-tier.yaml: the JIC chip buffer (a decision,
+#: A two-axis grid on src/resilience/examples/two-tier.yaml: the JIC chip buffer (a decision,
 #: leaves the other strategies' networks alone) x a zipped East Asia shock severity.
 GRID = (
     "strategies.jic.stock[0].buffer_days=0,30",

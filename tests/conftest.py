@@ -27,4 +27,4 @@ def repo() -> Path:
 
 @pytest.fixture(scope="session")
 def two_tier_path() -> Path:
-    return SCENARIOS / "examples" / "two-tier.yaml"
+    return REPO / "src" / "resilience" / "examples" / "two-tier.yaml"

@@ -1,17 +1,17 @@
-"""A slow, obviously-correct reference simulator (STYLE.md practice 4).
+"""A slow, obviously-correct reference simulator, written apart from the kernel.
 
-It follows ``../shared/MODEL.md`` and ``docs/model-notes.md`` step by step, working from
-the typed scenario objects (``resilience.model``) with plain Python floats, lists and
-dicts -- never from the compiled arrays the kernel runs on. From ``resilience.compile`` it
-borrows only three things that are definitions rather than simulation: the order-up-to
-levels of a strategy, the processing order of the nodes, and the Poisson CDF tables.
+It follows ``docs/model.md`` step by step, working from the typed scenario objects
+(``resilience.model``) with plain Python floats, lists and dicts -- never from the
+compiled arrays the kernel runs on. From ``resilience.compile`` it borrows only three
+things that are definitions rather than simulation: the order-up-to levels of a
+strategy, the processing order of the nodes, and the Poisson CDF tables.
 
 Randomness is a pure-Python transcription of the keyed SplitMix64 generator described in
-docs/model-notes.md ("Randomness"), addressed by (seed, path, purpose, entity, day), so
-the reference is fed the same random streams as the kernel. Entities: node index in
-declaration order; region shocks flattened in region declaration order, then shock
-order; lane shocks and demand surges in declaration order; demand keyed by the DC's node
-index.
+docs/model.md ("Randomness and reproducibility"), addressed by (seed, path, purpose,
+entity, day), so the reference is fed the same random streams as the kernel. Entities:
+node index in declaration order; region shocks flattened in region declaration order,
+then shock order; lane shocks and demand surges in declaration order; demand keyed by
+the DC's node index.
 
 The arithmetic is written in the same order as the day's steps, so on the same random
 streams the reference and the kernel agree bit for bit (tests/test_reference.py).

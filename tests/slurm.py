@@ -1,8 +1,8 @@
 """A real single-node SLURM (slurmctld + slurmd + munged) for the cluster tests.
 
-Follows ../shared/SLURM.md: Debian's packages (installed with apt-get when missing), a
-munge key and socket under a temporary directory, a one-node slurm.conf, daemons started
-by hand and stopped by the PIDs in their pid files. :func:`start` raises
+The recipe, checked on Debian 12: Debian's packages (installed with apt-get when
+missing), a munge key and socket under a temporary directory, a one-node slurm.conf,
+daemons started by hand and stopped by the PIDs in their pid files. :func:`start` raises
 :class:`Unavailable` with the reason when it cannot be done here (not root, no apt-get,
 no network, a timeout), so the tests skip with that reason.
 """

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for random valid scenarios (STYLE.md practice 6).
+"""Hypothesis strategies for random valid scenarios, for the property tests.
 
 ``scenario_docs()`` draws a scenario *document* (the dict a YAML file parses to) for a
 small random network: 1-3 suppliers, 0-2 plants with bills of materials (possibly in a

@@ -1,7 +1,7 @@
 """Synthetic results datasets that follow docs/results-format.md, for tests of the layers
 above the engine (risk, plots, report, CLI) that must not depend on running a simulation.
 
-The numbers come from a crude but self-consistent toy world, not from MODEL.md: each path
+The numbers come from a crude but self-consistent toy world, not from docs/model.md: each path
 has at most one disruption of the far supplier (start, duration, severity shared by every
 strategy, i.e. common random numbers); a strategy rides it out for ``buffer_days`` and then
 serves the fraction of demand its near-shore share and the surviving capacity allow.

@@ -34,7 +34,7 @@ from tests import slurm as slurm_helper
 from tests.batch_helpers import BLOCK, GRID, PATHS, SEED, assert_same_data
 
 REPO = Path(__file__).resolve().parent.parent
-TWO_TIER = REPO / "scenarios" / "examples" / "two-tier.yaml"
+TWO_TIER = REPO / "src" / "resilience" / "examples" / "two-tier.yaml"
 RESILIENCE = Path(sys.executable).with_name("resilience")
 
 # Shutting a cluster down while tasks or heartbeats are in flight makes distributed warn
@@ -196,7 +196,7 @@ def test_a_worker_killed_mid_run_costs_only_its_tasks(tmp_path, plan, threaded):
     finally:
         inner.close()
     assert executor.killed is not None and executor.killed not in alive
-    total = sum(len(plan.units[u].tasks) for u in range(len(plan.units)))
+    total = sum(len(plan.jobs[u].tasks) for u in range(len(plan.jobs)))
     assert executor.after_kill == total - 1
     assert_same_data(threaded, open_results(out))
 

@@ -149,3 +149,9 @@ def test_interval_coverage_is_near_nominal(measure, truth):
         hi = float(s["upper"].sel(strategy="half", figure="risk_avoided"))
         hits += lo <= truth <= hi
     assert abs(hits / trials - 0.95) <= 3 * np.sqrt(0.95 * 0.05 / trials)
+
+
+def test_cli_offers_exactly_the_risk_measures():
+    from resilience.cli.options import _risk_measures
+
+    assert _risk_measures() == list(RISK_MEASURES)

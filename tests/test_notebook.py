@@ -1,4 +1,4 @@
-"""notebooks/risk_curves.ipynb runs top to bottom on a kernel of this interpreter, and is
+"""src/resilience/examples/risk_curves.ipynb runs top to bottom on a kernel of this interpreter, and is
 stored without outputs."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "risk_curves.ipynb"
+NOTEBOOK = (
+    Path(__file__).resolve().parent.parent / "src" / "resilience" / "examples" / "risk_curves.ipynb"
+)
 
 
 def test_notebook_is_stored_without_outputs():

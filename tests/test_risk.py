@@ -522,7 +522,7 @@ def test_invalid_arguments(ds):
 def test_accessor_equals_functions(ds):
     pairs = [
         (ds.risk.quantile("lost_units", [0.5, 0.95]), risk.quantile(ds.lost_units, [0.5, 0.95])),
-        (ds.risk.var("fill_rate", 0.95), risk.value_at_risk(ds.fill_rate, 0.95)),
+        (ds.risk.value_at_risk("fill_rate", 0.95), risk.value_at_risk(ds.fill_rate, 0.95)),
         (ds.risk.cvar("total_cost", 0.95), risk.cvar(ds.total_cost, 0.95)),
         (ds.risk.mean("lost_units"), risk.mean(ds.lost_units)),
         (ds.risk.fill_rate(), risk.fill_rate(ds)),

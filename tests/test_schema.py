@@ -34,7 +34,7 @@ from resilience.scenario.schema import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "scenarios" / "examples" / "two-tier.yaml"
+EXAMPLE = ROOT / "src" / "resilience" / "examples" / "two-tier.yaml"
 
 # A small valid network touching every section: two chip suppliers (far and near), a
 # plant making cars from chips, a dc whose item is inferred from the plant.
@@ -288,7 +288,12 @@ def test_example_file_loads_with_provenance():
 
 @pytest.mark.parametrize(
     "path",
-    sorted((ROOT / "scenarios").glob("**/*.yaml")),
+    sorted(
+        [
+            *(ROOT / "scenarios").glob("**/*.yaml"),
+            *(ROOT / "src" / "resilience" / "examples").glob("*.yaml"),
+        ]
+    ),
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_every_shipped_scenario_is_valid(path):

@@ -15,7 +15,7 @@ from resilience.shards import Shard, parse_shard
 from tests.batch_helpers import assert_same_data
 
 REPO = Path(__file__).resolve().parent.parent
-TWO_TIER = REPO / "scenarios" / "examples" / "two-tier.yaml"
+TWO_TIER = REPO / "src" / "resilience" / "examples" / "two-tier.yaml"
 PATHS = 1000
 SEED = 21
 

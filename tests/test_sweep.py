@@ -38,7 +38,7 @@ from resilience.sweeps.spec import (
 from tests.batch_helpers import BLOCK, GRID, PATHS, SEED, assert_same_data
 
 REPO = Path(__file__).resolve().parent.parent
-TWO_TIER = REPO / "scenarios" / "examples" / "two-tier.yaml"
+TWO_TIER = REPO / "src" / "resilience" / "examples" / "two-tier.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -420,18 +420,18 @@ def test_a_killed_sweep_resumes_where_it_stopped_and_equals_an_uninterrupted_one
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            if parts.is_dir() and len(list(parts.glob("unit-*"))) >= 3:
+            if parts.is_dir() and len(list(parts.glob("job-*"))) >= 3:
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the sweep finished before it could be interrupted"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
-    done = list(parts.glob("unit-*"))
+    done = list(parts.glob("job-*"))
     assert 3 <= len(done) < 16 and not out.exists()
     res = subprocess.run(_sweep_command(out), capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    # the first point's three units were done before the kill: it is not simulated again
+    # the first point's three jobs were done before the kill: it is not simulated again
     assert re.search(r"resuming: [1-9]\d* of 12 points already done", res.stderr), res.stderr
     assert not parts.exists()
     spec = load_sweep(

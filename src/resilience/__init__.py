@@ -10,6 +10,9 @@ from resilience.errors import (
     SweepError,
 )
 
+# Registers the ds.risk accessor (numpy and xarray only); the heavy API below stays lazy.
+from resilience.risk import accessor as _risk_accessor  # noqa: F401
+
 __all__ = [
     "ClusterError",
     "ExecutionError",

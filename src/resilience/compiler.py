@@ -11,31 +11,63 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from resilience.scenario.model import Scenario, Sourcing, StockPolicy, Strategy
+# The kernel owns these constants (numba's cache sees only the kernel file); they are
+# re-exported here for the layers above.
+# - FILL_BINS: bins of the per-day network fill-rate histogram: [k/100, (k+1)/100) for
+#   k < 100, then exactly 1 in its own bin so a "full service" day is not blurred into
+#   [0.99, 1).
+# - FILL_FIXED_POINT, ON_HAND_FIXED_POINT (2**32, 2**8): fixed-point scales for per-day
+#   sums: integer sums are associative, so any split of the paths into blocks, threads or
+#   shards gives the same bits (tests/test_invariance.py).
+# - UNIT_EPS: a shortfall below this many units is float round-off from fractional
+#   shares, not a shortage (used for stockout days and time-to-survive).
+# - GUIDE_RESOLUTION: guide-table entries per Poisson CDF entry: with 8, a draw is
+#   resolved by the guide in ~7 cases of 8, so the search loop's branch is predictable
+#   (measured 12% of kernel time with 1 entry per CDF entry).
+from resilience.kernels.simulate import (
+    FILL_BINS,
+    FILL_FIXED_POINT,
+    GUIDE_RESOLUTION,
+    ON_HAND_FIXED_POINT,
+    UNIT_EPS,
+)
+from resilience.scenario.model import Node, Scenario, Sourcing, Strategy
+from resilience.scenario.queries import (
+    processing_order,
+    resolve_sourcing,
+    stock_points,
+    stock_policy,
+)
+
+__all__ = [
+    "FILL_BINS",
+    "FILL_FIXED_POINT",
+    "GUIDE_RESOLUTION",
+    "ON_HAND_BINS",
+    "ON_HAND_FIXED_POINT",
+    "UNIT_EPS",
+    "CompiledStrategy",
+    "Network",
+    "compile_strategy",
+    "expected_outflow",
+    "guide_table",
+    "poisson_cdf",
+    "processing_order",
+    "resolve_sourcing",
+    "stock_points",
+    "strategies_json",
+]
 
 KIND_CODE = {"supplier": 0, "plant": 1, "dc": 2}
 MODE_CODE = {"split": 0, "failover": 1}
 DURATION_CODE = {"geometric": 0, "lognormal": 1, "pareto": 2}
 
-# Bins of the per-day network fill-rate histogram: [k/100, (k+1)/100) for k < 100, then
-# exactly 1 in its own bin so a "full service" day is not blurred into [0.99, 1).
-FILL_BINS = 101
+# Bins of the per-day on-hand histogram; the kernel reads the count from array shapes.
 ON_HAND_BINS = 200
-# Fixed-point scales for per-day sums: integer sums are associative, so any split of the
-# paths into blocks, threads or shards gives the same bits (tests/test_invariance.py).
-FILL_FIXED_POINT = float(2**32)
-ON_HAND_FIXED_POINT = float(2**8)
-# A shortfall below this many units is float round-off from fractional shares, not a
-# shortage (used for stockout days and time-to-survive).
-UNIT_EPS = 1e-9
-# Guide-table entries per Poisson CDF entry: with 8, a draw is resolved by the guide in
-# ~7 cases of 8, so the search loop's branch is predictable (measured 12% of kernel time
-# with 1 entry per CDF entry). Copied as kernels.simulate.GUIDE_RESOLUTION.
-GUIDE_RESOLUTION = 8
 
 
 class Network(NamedTuple):
@@ -137,74 +169,6 @@ def _ptr(counts) -> np.ndarray:
     return _i(np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64))]))
 
 
-def stock_points(scenario: Scenario) -> list[tuple[str, str]]:
-    """(node, item) of every stock point: node declaration order, then BOM order."""
-    out = []
-    for n in scenario.nodes:
-        if n.kind == "dc":
-            out.append((n.name, n.item))
-        elif n.kind == "plant":
-            out.extend((n.name, item) for item in n.bom)
-    return out
-
-
-def processing_order(scenario: Scenario) -> list[int]:
-    """Reverse topological order of nodes (a buyer before its sources), ties by declaration."""
-    index = {n.name: i for i, n in enumerate(scenario.nodes)}
-    buyers_left = [0] * len(scenario.nodes)  # how many buyers of node i are not yet placed
-    sources_of = [[] for _ in scenario.nodes]
-    for lane in scenario.lanes:
-        buyers_left[index[lane.source]] += 1
-        sources_of[index[lane.destination]].append(index[lane.source])
-    order, placed = [], [False] * len(scenario.nodes)
-    while len(order) < len(scenario.nodes):
-        ready = [i for i in range(len(scenario.nodes)) if not placed[i] and buyers_left[i] == 0]
-        if not ready:  # schema rejects cycles; this guards direct API misuse
-            raise ValueError("the lane network has a cycle")
-        i = ready[0]
-        placed[i] = True
-        order.append(i)
-        for s in sources_of[i]:
-            buyers_left[s] -= 1
-    return order
-
-
-def resolve_sourcing(scenario: Scenario, strategy: Strategy) -> dict[tuple[str, str], Sourcing]:
-    """Sourcing of every stock point: strategy entry, else base entry, else its single lane."""
-    entries = {(s.at, s.item): s for s in scenario.sourcing}
-    entries.update({(s.at, s.item): s for s in strategy.sourcing})
-    items = {n.name: n.item for n in scenario.nodes}
-    resolved = {}
-    for at, item in stock_points(scenario):
-        if (at, item) in entries:
-            resolved[(at, item)] = entries[(at, item)]
-            continue
-        lanes = [
-            lane for lane in scenario.lanes if lane.destination == at and items[lane.source] == item
-        ]
-        shares = {lane.source: 1.0 / len(lanes) for lane in lanes} if lanes else {}
-        resolved[(at, item)] = Sourcing(at=at, item=item, mode="split", shares=shares)
-    return resolved
-
-
-def _policy_for(at: str, item: str, scenario: Scenario, strategy: Strategy) -> StockPolicy:
-    def match(entries):
-        for e in entries:
-            if e.at == at and e.item in (None, item):
-                return e
-        return None
-
-    hit = match(strategy.stock)
-    if hit is not None:
-        return hit
-    if strategy.buffer_days is not None:
-        return StockPolicy(at=at, item=item, buffer_days=strategy.buffer_days)
-    hit = match(scenario.stock)
-    if hit is not None:
-        return hit
-    return StockPolicy(at=at, item=item, buffer_days=scenario.buffer_days)
-
-
 def expected_outflow(
     scenario: Scenario, sourcing: dict[tuple[str, str], Sourcing]
 ) -> dict[tuple[str, str], float]:
@@ -235,43 +199,83 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
     """Flatten ``scenario`` under ``strategy`` into a ``CompiledStrategy``."""
     if isinstance(strategy, str):
         strategy = scenario.strategy(strategy)
-    nodes = scenario.nodes
-    node_index = {n.name: i for i, n in enumerate(nodes)}
     region_names = [r.name for r in scenario.regions]
-    for n in nodes:
+    for n in scenario.nodes:
         if n.region not in region_names:
             region_names.append(n.region)
     region_index = {r: i for i, r in enumerate(region_names)}
-
-    positions = stock_points(scenario)
-    pos_index = {key: i for i, key in enumerate(positions)}
     sourcing = resolve_sourcing(scenario, strategy)
-    outflow = expected_outflow(scenario, sourcing)
+    stock = _stock_point_fields(scenario, strategy, sourcing)
+    network = Network(
+        horizon=int(scenario.horizon_days),
+        backorder=scenario.demand_mode == "backorder",
+        n_regions=len(region_names),
+        **_node_fields(scenario, region_index),
+        **stock.fields,
+        **_lane_fields(scenario),
+        **_dc_fields(scenario),
+        **_shock_fields(scenario, region_index),
+    )
+    return CompiledStrategy(
+        name=strategy.name,
+        network=network,
+        node_names=tuple(n.name for n in scenario.nodes),
+        node_kinds=tuple(n.kind for n in scenario.nodes),
+        node_regions=tuple(n.region for n in scenario.nodes),
+        positions=tuple(stock.positions),
+        order_up_to=stock.order_up_to,
+        sourcing=stock.sourcing,
+    )
 
+
+def _node_fields(scenario: Scenario, region_index: dict[str, int]) -> dict[str, np.ndarray]:
+    """Per-node arrays [N] and the processing order."""
+    nodes = scenario.nodes
+    durations = [_duration_params(n) for n in nodes]
+    return {
+        "node_kind": _i([KIND_CODE[n.kind] for n in nodes]),
+        "node_region": _i([region_index[n.region] for n in nodes]),
+        "node_capacity": _f([n.capacity_per_day for n in nodes]),
+        "node_fail_p": _f([n.outage.failure_probability if n.outage else 0.0 for n in nodes]),
+        "node_recover_p": _f([n.outage.recovery_probability if n.outage else 1.0 for n in nodes]),
+        "node_duration_kind": _i(
+            [DURATION_CODE[n.outage.duration.distribution] if n.outage else 0 for n in nodes]
+        ),
+        "node_duration_a": _f([a for a, _ in durations]),
+        "node_duration_b": _f([b for _, b in durations]),
+        "processing_order": _i(processing_order(scenario)),
+    }
+
+
+@dataclass(frozen=True)
+class _StockPoints:
+    fields: dict[str, Any]  # Network fields of positions, their sources and their nodes
+    positions: list[tuple[str, str]]
+    order_up_to: dict[str, float]  # "node/item" -> S
+    sourcing: dict[str, dict]  # "node/item" -> {"mode": ..., "shares": {...}}
+
+
+def _stock_point_fields(
+    scenario: Scenario, strategy: Strategy, sourcing: dict[tuple[str, str], Sourcing]
+) -> _StockPoints:
+    """Positions [P], their active sources, and where each node's positions are."""
+    nodes = scenario.nodes
+    node_index = {n.name: i for i, n in enumerate(nodes)}
     lane_index = {lane.key: i for i, lane in enumerate(scenario.lanes)}
-    items = {n.name: n.item for n in nodes}
-
-    # positions and their active sources
+    positions = stock_points(scenario)
+    outflow = expected_outflow(scenario, sourcing)
     pos_node, pos_S, pos_hold, pos_qty, pos_mode = [], [], [], [], []
     src_counts, src_lane, src_share = [], [], []
     order_up_to, sourcing_desc = {}, {}
     for at, item in positions:
         node = nodes[node_index[at]]
         entry = sourcing[(at, item)]
-        active = []
-        for source, share in entry.shares.items():
-            if share <= 0:
-                continue
-            lane = lane_index[f"{source}->{at}"]
-            active.append((lane, share))
-        policy = _policy_for(at, item, scenario, strategy)
-        if policy.order_up_to is not None:
-            level = float(policy.order_up_to)
-        else:
-            lead = max((scenario.lanes[a].lead_time_days for a, _ in active), default=0)
-            cover = max(lead, 1) + float(policy.buffer_days or 0.0)
-            # ceil with a tolerance so 100 x 1.0 stays 100 despite binary round-off
-            level = float(math.ceil(outflow[(at, item)] * cover - 1e-9))
+        active = [
+            (lane_index[f"{source}->{at}"], share)
+            for source, share in entry.shares.items()
+            if share > 0
+        ]
+        level = _order_up_to(scenario, strategy, at, item, outflow[(at, item)], active)
         pos_node.append(node_index[at])
         pos_S.append(max(level, 0.0))
         pos_hold.append(node.holding_cost_per_unit_day)
@@ -291,17 +295,57 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
     for p, (at, _) in enumerate(positions):
         if nodes[node_index[at]].kind == "dc":
             node_out_pos[node_index[at]] = p
+    qualification = sum(scenario.lanes[a].qualification_cost_per_day for a in set(src_lane))
+    fields = {
+        "node_pos_ptr": _ptr(counts),
+        "node_out_pos": _i(node_out_pos),
+        "pos_node": _i(pos_node),
+        "pos_order_up_to": _f(pos_S),
+        "pos_holding_cost": _f(pos_hold),
+        "pos_bom_qty": _f(pos_qty),
+        "pos_mode": _i(pos_mode),
+        "pos_src_ptr": _ptr(src_counts),
+        "src_lane": _i(src_lane),
+        "src_share": _f(src_share),
+        "qualification_cost_per_day": float(qualification),
+        "on_hand_max": float(max(sum(pos_S), 1.0)),
+    }
+    return _StockPoints(fields, positions, order_up_to, sourcing_desc)
 
-    # lanes and lane shocks
+
+def _order_up_to(
+    scenario: Scenario,
+    strategy: Strategy,
+    at: str,
+    item: str,
+    outflow: float,
+    active: list[tuple[int, float]],
+) -> float:
+    """Level S of a stock point: as given, or mean outflow x (longest active lead time,
+    at least 1, + buffer days), rounded up."""
+    policy = stock_policy(scenario, strategy, at, item)
+    if policy.order_up_to is not None:
+        return float(policy.order_up_to)
+    lead = max((scenario.lanes[a].lead_time_days for a, _ in active), default=0)
+    cover = max(lead, 1) + float(policy.buffer_days or 0.0)
+    # ceil with a tolerance so 100 x 1.0 stays 100 despite binary round-off
+    return float(math.ceil(outflow * cover - 1e-9))
+
+
+def _lane_fields(scenario: Scenario) -> dict[str, Any]:
+    """Per-lane arrays [A], the lane shocks covering each, and the pipeline length."""
     lshocks = scenario.lane_shocks
-    covering = [[] for _ in scenario.lanes]
+    lane_index = {lane.key: i for i, lane in enumerate(scenario.lanes)}
+    node_index = {n.name: i for i, n in enumerate(scenario.nodes)}
+    items = {n.name: n.item for n in scenario.nodes}
+    pos_index = {key: i for i, key in enumerate(stock_points(scenario))}
+    covering: list[list[int]] = [[] for _ in scenario.lanes]
     for k, shock in enumerate(lshocks):
         for key in shock.lanes:
             covering[lane_index[key]].append(k)
-    lane_dst_pos = []
-    for lane in scenario.lanes:
-        item = items[lane.source]
-        lane_dst_pos.append(pos_index.get((lane.destination, item), -1))
+    lane_dst_pos = [
+        pos_index.get((lane.destination, items[lane.source]), -1) for lane in scenario.lanes
+    ]
     longest = max(
         (
             lane.lead_time_days + sum(lshocks[k].extra_lead_time_days for k in covering[a])
@@ -309,10 +353,25 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
         ),
         default=0,
     )
+    return {
+        "pipeline_len": int(longest) + 1,
+        "lane_src_node": _i([node_index[lane.source] for lane in scenario.lanes]),
+        "lane_dst_pos": _i(lane_dst_pos),
+        "lane_lead_time": _i([lane.lead_time_days for lane in scenario.lanes]),
+        "lane_capacity": _f([lane.capacity_per_day for lane in scenario.lanes]),
+        "lane_unit_cost": _f([lane.unit_cost for lane in scenario.lanes]),
+        "lane_shock_ptr": _ptr([len(c) for c in covering]),
+        "lane_shock_idx": _i([k for c in covering for k in c]),
+    }
 
-    # DCs, demand surges and Poisson tables
+
+def _dc_fields(scenario: Scenario) -> dict[str, np.ndarray]:
+    """Per-DC arrays [D], the surges covering each, and one Poisson table per
+    combination (bitmask) of a DC's active surges."""
+    nodes = scenario.nodes
     dcs = [i for i, n in enumerate(nodes) if n.kind == "dc"]
-    surges_of = [[] for _ in dcs]
+    pos_index = {key: i for i, key in enumerate(stock_points(scenario))}
+    surges_of: list[list[int]] = [[] for _ in dcs]
     dc_slot = {nodes[i].name: j for j, i in enumerate(dcs)}
     for m, surge in enumerate(scenario.demand_surges):
         for name in surge.dcs:
@@ -321,6 +380,7 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
     for j, i in enumerate(dcs):
         demand = nodes[i].demand
         mean = demand.mean_per_day if demand else 0.0
+        poisson = demand is not None and demand.distribution == "poisson"
         k = len(surges_of[j])
         table_counts.append(2**k)
         for mask in range(2**k):
@@ -329,93 +389,49 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
                 if mask >> b & 1:
                     mult *= scenario.demand_surges[surges_of[j][b]].multiplier
             table_mult.append(mult)
-            poisson = demand is not None and demand.distribution == "poisson"
             cdf_parts.append(poisson_cdf(mean * mult) if poisson else np.ones(1))
-    cdf_counts = [len(c) for c in cdf_parts]
     table_cdf = np.concatenate(cdf_parts) if cdf_parts else np.zeros(0)
     table_guide = np.concatenate([guide_table(c) for c in cdf_parts]) if cdf_parts else []
-
-    qualification = sum(scenario.lanes[a].qualification_cost_per_day for a in set(src_lane))
-    rshocks = [(region_index[r.name], s) for r in scenario.regions for s in r.shocks]
-
-    network = Network(
-        horizon=int(scenario.horizon_days),
-        backorder=scenario.demand_mode == "backorder",
-        pipeline_len=int(longest) + 1,
-        node_kind=_i([KIND_CODE[n.kind] for n in nodes]),
-        node_region=_i([region_index[n.region] for n in nodes]),
-        node_capacity=_f([n.capacity_per_day for n in nodes]),
-        node_fail_p=_f([n.outage.failure_probability if n.outage else 0.0 for n in nodes]),
-        node_recover_p=_f([n.outage.recovery_probability if n.outage else 1.0 for n in nodes]),
-        node_duration_kind=_i(
-            [DURATION_CODE[n.outage.duration.distribution] if n.outage else 0 for n in nodes]
-        ),
-        node_duration_a=_f([_duration_params(n)[0] for n in nodes]),
-        node_duration_b=_f([_duration_params(n)[1] for n in nodes]),
-        node_pos_ptr=_ptr(counts),
-        node_out_pos=_i(node_out_pos),
-        processing_order=_i(processing_order(scenario)),
-        pos_node=_i(pos_node),
-        pos_order_up_to=_f(pos_S),
-        pos_holding_cost=_f(pos_hold),
-        pos_bom_qty=_f(pos_qty),
-        pos_mode=_i(pos_mode),
-        pos_src_ptr=_ptr(src_counts),
-        src_lane=_i(src_lane),
-        src_share=_f(src_share),
-        lane_src_node=_i([node_index[lane.source] for lane in scenario.lanes]),
-        lane_dst_pos=_i(lane_dst_pos),
-        lane_lead_time=_i([lane.lead_time_days for lane in scenario.lanes]),
-        lane_capacity=_f([lane.capacity_per_day for lane in scenario.lanes]),
-        lane_unit_cost=_f([lane.unit_cost for lane in scenario.lanes]),
-        lane_shock_ptr=_ptr([len(c) for c in covering]),
-        lane_shock_idx=_i([k for c in covering for k in c]),
-        dc_node=_i(dcs),
-        dc_pos=_i([pos_index[(nodes[i].name, nodes[i].item)] for i in dcs]),
-        dc_poisson=np.ascontiguousarray(
-            [
-                nodes[i].demand is not None and nodes[i].demand.distribution == "poisson"
-                for i in dcs
-            ],
-            dtype=np.bool_,
+    demands = [nodes[i].demand for i in dcs]
+    return {
+        "dc_node": _i(dcs),
+        "dc_pos": _i([pos_index[(nodes[i].name, nodes[i].item)] for i in dcs]),
+        "dc_poisson": np.ascontiguousarray(
+            [d is not None and d.distribution == "poisson" for d in demands], dtype=np.bool_
         ).reshape(-1),
-        dc_mean=_f([nodes[i].demand.mean_per_day if nodes[i].demand else 0.0 for i in dcs]),
-        dc_lost_margin=_f([nodes[i].lost_sale_margin for i in dcs]),
-        dc_backlog_penalty=_f([nodes[i].backlog_penalty_per_unit_day for i in dcs]),
-        dc_surge_ptr=_ptr([len(s) for s in surges_of]),
-        dc_surge_idx=_i([m for s in surges_of for m in s]),
-        dc_table_ptr=_ptr(table_counts),
-        table_mult=_f(table_mult),
-        table_cdf_ptr=_ptr(cdf_counts),
-        table_cdf=_f(table_cdf),
-        table_guide=_i(table_guide),
-        rshock_region=_i([r for r, _ in rshocks]),
-        rshock_start=_f([s.start_probability for _, s in rshocks]),
-        rshock_end=_f([s.end_probability for _, s in rshocks]),
-        rshock_fraction=_f([s.capacity_fraction for _, s in rshocks]),
-        lshock_start=_f([s.start_probability for s in lshocks]),
-        lshock_end=_f([s.end_probability for s in lshocks]),
-        lshock_extra=_i([s.extra_lead_time_days for s in lshocks]),
-        surge_start=_f([s.start_probability for s in scenario.demand_surges]),
-        surge_end=_f([s.end_probability for s in scenario.demand_surges]),
-        surge_mult=_f([s.multiplier for s in scenario.demand_surges]),
-        n_regions=len(region_names),
-        qualification_cost_per_day=float(qualification),
-        on_hand_max=float(max(sum(pos_S), 1.0)),
-    )
-    return CompiledStrategy(
-        name=strategy.name,
-        network=network,
-        node_names=tuple(n.name for n in nodes),
-        node_kinds=tuple(n.kind for n in nodes),
-        node_regions=tuple(n.region for n in nodes),
-        positions=tuple(positions),
-        order_up_to=order_up_to,
-        sourcing=sourcing_desc,
-    )
+        "dc_mean": _f([d.mean_per_day if d else 0.0 for d in demands]),
+        "dc_lost_margin": _f([nodes[i].lost_sale_margin for i in dcs]),
+        "dc_backlog_penalty": _f([nodes[i].backlog_penalty_per_unit_day for i in dcs]),
+        "dc_surge_ptr": _ptr([len(s) for s in surges_of]),
+        "dc_surge_idx": _i([m for s in surges_of for m in s]),
+        "dc_table_ptr": _ptr(table_counts),
+        "table_mult": _f(table_mult),
+        "table_cdf_ptr": _ptr([len(c) for c in cdf_parts]),
+        "table_cdf": _f(table_cdf),
+        "table_guide": _i(table_guide),
+    }
 
 
-def _duration_params(node) -> tuple[float, float]:
+def _shock_fields(scenario: Scenario, region_index: dict[str, int]) -> dict[str, np.ndarray]:
+    """Region shocks [RS], lane shocks [K] and demand surges [M]: their chains and effects."""
+    rshocks = [(region_index[r.name], s) for r in scenario.regions for s in r.shocks]
+    lshocks = scenario.lane_shocks
+    surges = scenario.demand_surges
+    return {
+        "rshock_region": _i([r for r, _ in rshocks]),
+        "rshock_start": _f([s.start_probability for _, s in rshocks]),
+        "rshock_end": _f([s.end_probability for _, s in rshocks]),
+        "rshock_fraction": _f([s.capacity_fraction for _, s in rshocks]),
+        "lshock_start": _f([s.start_probability for s in lshocks]),
+        "lshock_end": _f([s.end_probability for s in lshocks]),
+        "lshock_extra": _i([s.extra_lead_time_days for s in lshocks]),
+        "surge_start": _f([s.start_probability for s in surges]),
+        "surge_end": _f([s.end_probability for s in surges]),
+        "surge_mult": _f([s.multiplier for s in surges]),
+    }
+
+
+def _duration_params(node: Node) -> tuple[float, float]:
     if node.outage is None:
         return 0.0, 0.0
     d = node.outage.duration

@@ -23,9 +23,13 @@ PATHS = 2048
 SEED = 20261201
 
 
+#: where scenario files live: the examples shipped in the package, the validation cases
+FOLDERS = (ROOT / "src" / "resilience" / "examples", ROOT / "scenarios")
+
+
 def shipped_scenarios() -> list[Path]:
-    """Every scenario file shipped in scenarios/ (sweep grids excluded)."""
-    files = sorted((ROOT / "scenarios").rglob("*.yaml"))
+    """Every scenario file in FOLDERS (sweep grids excluded)."""
+    files = sorted(f for folder in FOLDERS for f in folder.rglob("*.yaml"))
     return [f for f in files if not f.name.endswith("-sweep.yaml") and "sweep" not in f.parts]
 
 

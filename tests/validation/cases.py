@@ -3,7 +3,7 @@
 A case is (scenario file under ``scenarios/validation/``, strategy, metric, exact value).
 Exact values are computed by ``tests/validation/exact.py`` from the parameters read
 straight from the scenario's YAML text (not through ``resilience.schema``, so a
-misread parameter shows up as a disagreement), by the rules of ../shared/MODEL.md and
+misread parameter shows up as a disagreement), by the rules of docs/model.md and
 docs/scenario-format.md: a rate is a probability or 1 / mean days, and
 S = ceil(mu x (max(L, 1) + buffer_days)) unless given in units.
 

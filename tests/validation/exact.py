@@ -1,4 +1,4 @@
-"""Exact answers of the canonical cases, derived from ../shared/MODEL.md alone.
+"""Exact answers of the canonical cases, derived from docs/model.md alone.
 
 Nothing here imports the simulator: these are the hand-derived values the Monte Carlo
 estimates of ``tests/validation`` are checked against. Days are t = 0 .. T-1 and day -1

@@ -1,9 +1,9 @@
-"""Monte Carlo estimates of the kernel against exact answers derived from MODEL.md.
+"""Monte Carlo estimates of the kernel against exact answers derived from docs/model.md.
 
 Each case (tests/validation/cases.py) is a scenario file under scenarios/validation/, a
 strategy and a metric; it passes when the estimate is within 4 standard errors of the
 exact value. Each test's docstring derives the exact value of its family from the order
-of events in ../shared/MODEL.md:
+of events in docs/model.md:
 
 1. update chains (a node that fails today ships nothing today), 2. receive shipments due
 today, 3. serve demand from on-hand (then measure on-hand/backlog), 4. order S - IP and

@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-from resilience import __version__
+from resilience._version import __version__
 
 # name -> "module:attribute"; imported lazily so `resilience --help` stays fast.
 COMMANDS = {
@@ -16,6 +16,7 @@ COMMANDS = {
     "compare": "resilience.cli.compare:compare",
     "sweep": "resilience.cli.sweep:sweep",
     "merge": "resilience.cli.merge:merge",
+    "examples": "resilience.cli.examples:examples",
 }
 
 

@@ -129,3 +129,31 @@ overwrite_option = click.option(
     is_flag=True,
     help="Replace an existing result at --out.",
 )
+
+
+def _risk_measures() -> list[str]:
+    # the names live with the estimators; kept in step by tests/test_decision.py
+    return [
+        "cvar95_lost_units",
+        "p95_lost_units",
+        "p99_lost_units",
+        "p5_fill_rate",
+        "p_stockout",
+        "expected_lost_margin",
+    ]
+
+
+baseline_option = click.option(
+    "--baseline",
+    default=None,
+    metavar="STRATEGY",
+    help="Strategy the others are compared with (default: the scenario's `baseline:`, "
+    "else its first strategy).",
+)
+risk_measure_option = click.option(
+    "--risk-measure",
+    type=click.Choice(_risk_measures()),
+    default="cvar95_lost_units",
+    show_default=True,
+    help="Risk measure the decision summary ranks strategies on.",
+)

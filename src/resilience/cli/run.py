@@ -27,15 +27,32 @@ from resilience.cli.boundary import command
 @opt.execution_options
 @opt.shard_option
 @opt.overwrite_option
-def run(scenario, paths, seed, strategies, out, execution, shard, overwrite, quiet):
+@opt.baseline_option
+@opt.risk_measure_option
+def run(
+    scenario,
+    paths,
+    seed,
+    strategies,
+    out,
+    execution,
+    shard,
+    overwrite,
+    baseline,
+    risk_measure,
+    quiet,
+):
     """Simulate SCENARIO (a YAML file) and compare its sourcing strategies.
 
-    Prints, per strategy: fill rate (mean, P5, P1), lost units and total cost (mean, P50,
-    P95, P99, CVaR95), stockout days P95 and the number of paths.
+    Prints first the decision summary (which strategy buys the most risk reduction per
+    unit of cost, against the baseline, on the same paths), then, per strategy: fill rate
+    (mean, P5, P1), lost units and total cost (mean, P50, P95, P99, CVaR95), stockout days
+    P95 and the number of paths.
     """
     # imported when the command runs, so `resilience --help` does not load numba and xarray
     from resilience.api import open_results, run_to_file, simulate
     from resilience.risk import format_risk_table, risk_table
+    from resilience.risk.decision import decision_summary, format_summary
 
     started = time.perf_counter()
     if shard is not None and out is None:
@@ -55,6 +72,9 @@ def run(scenario, paths, seed, strategies, out, execution, shard, overwrite, qui
         )
         ds = open_results(out)
     elapsed = time.perf_counter() - started
+    if ds.sizes["strategy"] > 1:
+        summary = decision_summary(ds, baseline, risk_measure)
+        click.echo("Decision summary\n" + format_summary(summary))
     click.echo(format_risk_table(risk_table(ds)))
     n_strategies = ds.sizes["strategy"]
     n_paths = ds.sizes["path"]

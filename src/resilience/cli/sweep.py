@@ -145,7 +145,7 @@ def sweep(
     n_strategies = len(plan.strategies)
     summary = (
         f"{grid_shape_text(spec)} x {n_strategies} strategies, {paths:,} paths each; "
-        f"{len(plan.units)} distinct networks to simulate"
+        f"{len(plan.jobs)} distinct networks to simulate"
     )
     if dry_run:
         click.echo(f"Sweep of {plan.base.name!r}: {summary}. Every point is valid.")
@@ -170,8 +170,8 @@ def sweep(
             click.echo(format_sweep_table(table, column, title))
             click.echo("")
     points = range(*shard.range(spec.size, "points")) if shard is not None else range(spec.size)
-    units = len(plan.units_for(points))
-    nodes = len(plan.units[0].compiled[0].node_names)
+    units = len(plan.jobs_for(points))
+    nodes = len(plan.jobs[0].compiled[0].node_names)
     node_days = units * paths * plan.base.horizon_days * nodes
     footer = (
         f"{len(points)} points x {n_strategies} strategies x {paths:,} paths "

@@ -1,14 +1,83 @@
-"""``resilience validate FILE...``: check scenario files without simulating anything."""
+"""``resilience validate FILE...``: check scenario and sweep files without simulating anything."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+import yaml
 
 from resilience.cli.boundary import command
-from resilience.errors import ScenarioError
+from resilience.errors import ResilienceError, ScenarioError
 from resilience.scenario import load_scenario
+
+
+def is_sweep_file(path: Path) -> bool:
+    """Whether ``path`` holds a sweep grid: a mapping with ``axes`` and no ``nodes``.
+
+    (A scenario with a stray ``axes`` key has nodes, and the scenario checks report the
+    key; a grid with a stray key has no nodes, and the sweep checks report it.) Anything
+    unreadable is left to the scenario checks, which say what is wrong with it.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "axes" in data and "nodes" not in data
+
+
+def _echo_errors(path: Path, exc: Exception) -> None:
+    """One stderr line per problem, each starting with the file it is about."""
+    for line in str(exc).splitlines():
+        click.echo(line if line.startswith(f"{path}") else f"{path}: {line}", err=True)
+
+
+class _Base:
+    """The ``--scenario`` a sweep is checked against, loaded (and reported) once."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._loaded = False
+        self.scenario = None
+
+    def load(self):
+        if not self._loaded:
+            self._loaded = True
+            try:
+                self.scenario = load_scenario(self.path)
+            except ScenarioError as exc:
+                _echo_errors(self.path, exc)
+        return self.scenario
+
+
+def _validate_sweep(path: Path, base: _Base) -> bool:
+    # imported only for a sweep file: the sweeps package loads the engine (numba)
+    from resilience.sweeps import load_sweep
+
+    try:
+        spec = load_sweep(path)
+    except ResilienceError as exc:
+        _echo_errors(path, exc)
+        return False
+    points = f"{spec.size} point{'s' if spec.size != 1 else ''}"
+    axes = f"ax{'es' if len(spec.axes) != 1 else 'is'} {', '.join(spec.names)}"
+    if base.path is None:
+        click.echo(
+            f"OK {path} (sweep: {points} over {axes}; "
+            "validate against its scenario with --scenario SCENARIO)"
+        )
+        return True
+    scenario = base.load()
+    if scenario is None:
+        click.echo(f"{path}: not checked against {base.path}: the scenario is invalid", err=True)
+        return False
+    try:
+        spec.scenarios(yaml.safe_load(scenario.source_text), source=str(path))
+    except ResilienceError as exc:
+        _echo_errors(path, exc)
+        return False
+    click.echo(f"OK {path} (sweep: {points} over {axes}; every point valid on {base.path})")
+    return True
 
 
 @click.command()
@@ -22,15 +91,30 @@ from resilience.scenario import load_scenario
     # exit 1) and the remaining files are still checked.
     type=click.Path(dir_okay=True, path_type=Path),
 )
-def validate(files: tuple[Path, ...], quiet: bool) -> None:
-    """Check scenario FILEs and list every problem found in each.
+@click.option(
+    "--scenario",
+    "scenario_path",
+    metavar="SCENARIO",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Check the sweep grids among FILEs against this scenario: every point of the "
+    "grid must be a valid scenario (nothing is simulated).",
+)
+def validate(files: tuple[Path, ...], scenario_path: Path | None, quiet: bool) -> None:
+    """Check scenario FILEs (and sweep grid files) and list every problem found in each.
 
-    Prints ``OK FILE (N nodes, M lanes, K strategies)`` for each valid file, and one
-    line ``FILE: place: problem`` on stderr per problem. Exits with 1 if any file is bad.
+    Prints ``OK FILE (N nodes, M lanes, K strategies)`` for each valid scenario, and one
+    line ``FILE: place: problem`` on stderr per problem. A sweep grid (a file with
+    ``axes``) is checked on its own, and with ``--scenario`` point by point against that
+    scenario. Exits with 1 if any file is bad.
     """
     bad = 0
+    base = _Base(scenario_path)
     for path in files:
         try:
+            if is_sweep_file(path):
+                bad += not _validate_sweep(path, base)
+                continue
             scenario = load_scenario(path)
         except ScenarioError as exc:
             bad += 1

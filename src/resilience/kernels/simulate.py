@@ -1,7 +1,7 @@
 """The simulation kernel: a block of paths through one compiled strategy.
 
-Pure functions on arrays (numpy + numba only). Follows MODEL.md's order of events
-literally; the choices where MODEL.md is silent are in docs/model-notes.md, and
+Pure functions on arrays (numpy + numba only). Follows the order of events of
+docs/model.md literally, every modelling decision included, and
 tests/reference.py re-implements the same day in plain Python to check this file path
 for path. Each path is reduced here to summary metrics, so memory grows with the block,
 never with paths x days x nodes. Paths run in lockstep groups of LANES

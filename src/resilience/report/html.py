@@ -20,9 +20,16 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from resilience import risk as stats
 from resilience.errors import ResultsError
 from resilience.report import plots
+from resilience.risk import (
+    check_strategy,
+    compare,
+    convergence,
+    format_cell_parts,
+    format_number,
+    risk_table,
+)
 
 __all__ = ["FIGURES", "FigureSpec", "REQUIRED_VARIABLES", "write_report"]
 
@@ -146,7 +153,7 @@ def _esc(value: object) -> str:
 
 
 def _cell(est: float, lo: float, hi: float, units: str) -> str:
-    text, ci = stats._cell_parts(est, lo, hi, units)
+    text, ci = format_cell_parts(est, lo, hi, units)
     body = _esc(text) if ci is None else f'{_esc(text)} <span class="ci">{_esc(ci)}</span>'
     return f'<td class="num">{body}</td>'
 
@@ -208,7 +215,9 @@ def _comparison_html(cmp: xr.Dataset) -> str:
             for i in range(len(names))
         )
         ratio = sc["width_ratio"].values
-        ratio_cells = "".join(f'<td class="num">{_esc(stats._fmt(float(r)))}</td>' for r in ratio)
+        ratio_cells = "".join(
+            f'<td class="num">{_esc(format_number(float(r)))}</td>' for r in ratio
+        )
         rows.append(f"<tr><th>{_esc(labels[str(stat)])}</th>{cells}</tr>")
         if np.isfinite(ratio).any():
             rows.append(f'<tr><td class="ci">CI width, paired / unpaired</td>{ratio_cells}</tr>')
@@ -264,7 +273,7 @@ def _check(ds: xr.Dataset, baseline: str, metrics: Sequence[str]) -> None:
     for dim in ("strategy", "path", "day"):
         if dim not in ds.dims:
             raise ResultsError(f"results have no {dim!r} dimension")
-    stats._check_strategy(ds, baseline)
+    check_strategy(ds, baseline)
     if ds.sizes["strategy"] < 2:
         raise ResultsError("a report needs at least two strategies to compare")
 
@@ -314,12 +323,12 @@ def write_report(
     needed = list(dict.fromkeys((*REQUIRED_VARIABLES, *metrics)))
     data = ds[needed].load()
 
-    table = stats.risk_table(data, confidence=confidence).compute()
+    table = risk_table(data, confidence=confidence).compute()
     comparisons = [
-        stats.compare(data, baseline, m, confidence=confidence, n_boot=n_boot, seed=seed).compute()
+        compare(data, baseline, m, confidence=confidence, n_boot=n_boot, seed=seed).compute()
         for m in metrics
     ]
-    conv = stats.convergence(table, rel_precision=0.01, confidence=confidence)
+    conv = convergence(table, rel_precision=0.01, confidence=confidence)
     images = []
     for spec in FIGURES:
         fig = spec.draw(data, baseline)

@@ -19,8 +19,15 @@ import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from resilience import risk as stats
 from resilience.errors import ResultsError
+from resilience.risk import (
+    bad_tail,
+    exceedance,
+    fill_rate,
+    frontier,
+    get_variable,
+    paired_differences,
+)
 
 __all__ = [
     "plot_exceedance",
@@ -109,11 +116,11 @@ def plot_exceedance(
     confidence, n_points
         Band confidence; thresholds per strategy (log-spaced in probability and linear).
     """
-    da = stats._variable(ds, variable)
+    da = get_variable(ds, variable)
     names = _strategies(ds, strategies)
     sub = da.sel(strategy=names).transpose("strategy", ...)
     grid = _tail_grid(sub.values.reshape(len(names), -1), n_points, "above")
-    curve = stats.exceedance(sub, grid, confidence=confidence).compute()
+    curve = exceedance(sub, grid, confidence=confidence).compute()
     thr = curve["threshold"].values
     fig = _new_figure()
     ax = fig.add_subplot()
@@ -145,7 +152,7 @@ def plot_fill_rate_distribution(
     Right: lower-tail risk curve P(fill rate < x). Legend entries give the run-level fill
     rate (ratio of sums).
     """
-    da = stats._variable(ds, "fill_rate")
+    da = get_variable(ds, "fill_rate")
     names = _strategies(ds, strategies)
     values = da.sel(strategy=names).values
     finite = values[np.isfinite(values)]
@@ -153,9 +160,9 @@ def plot_fill_rate_distribution(
         raise ResultsError("fill_rate has no finite values")
     low = float(finite.min())
     edges = np.linspace(min(low, 0.999), 1.0, bins + 1)
-    run_level = stats.fill_rate(ds).estimate.compute()
+    run_level = fill_rate(ds).estimate.compute()
     grid = _tail_grid(values, 100, "below")
-    curve = stats.exceedance(da.sel(strategy=names), grid, side="below").compute()
+    curve = exceedance(da.sel(strategy=names), grid, side="below").compute()
     fig = _new_figure(11.0, 4.8)
     left, right = fig.subplots(1, 2)
     for i, name in enumerate(names):
@@ -189,8 +196,8 @@ def plot_fill_rate_fan(ds: xr.Dataset, *, strategies: Sequence[str] | None = Non
     Uses ``daily_fill_rate_band`` (read from the daily histograms, so within one bin
     width, 1 %) and ``daily_fill_rate_mean`` (exact). One panel per strategy, shared axes.
     """
-    band = stats._variable(ds, "daily_fill_rate_band")
-    mean = stats._variable(ds, "daily_fill_rate_mean")
+    band = get_variable(ds, "daily_fill_rate_band")
+    mean = get_variable(ds, "daily_fill_rate_mean")
     names = _strategies(ds, strategies)
     days = ds["day"].values
     qdim = "quantile"
@@ -241,8 +248,8 @@ def plot_paired_differences(
     One panel per strategy: histogram of differences, a line at 0 and one at the mean
     difference; the title gives the share of paths where the strategy is better.
     """
-    diff = stats.paired_differences(ds, metric, baseline).compute()
-    side = stats.bad_tail(ds[metric])
+    diff = paired_differences(ds, metric, baseline).compute()
+    side = bad_tail(ds[metric])
     names = [str(s) for s in diff["strategy"].values]
     cols = min(3, len(names))
     rows = -(-len(names) // cols)
@@ -299,9 +306,7 @@ def plot_frontier(
     joined by the frontier line, dominated ones are drawn as grey crosses (see
     :func:`resilience.stats.frontier`).
     """
-    fr = stats.frontier(
-        ds, cost=cost, risk=risk, measure=measure, level=level, confidence=confidence
-    )
+    fr = frontier(ds, cost=cost, risk=risk, measure=measure, level=level, confidence=confidence)
     fig = _new_figure()
     ax = fig.add_subplot()
     names = [str(s) for s in fr["strategy"].values]

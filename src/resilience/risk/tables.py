@@ -1,0 +1,201 @@
+"""The per-strategy risk table and convergence (paths needed) reports.
+
+Private by convention: import the public names from :mod:`resilience.risk`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+import xarray as xr
+
+from resilience.risk.base import _units, _z, get_variable
+from resilience.risk.estimators import cvar, fill_rate, mean, quantile, value_at_risk
+
+#: Columns of :func:`risk_table`: (variable, statistic). Statistics: ``mean`` (the ratio
+#: of sums for ``fill_rate``), ``P<q>`` (quantile at q percent), ``VaR<a>``, ``CVaR<a>``.
+DEFAULT_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("fill_rate", "mean"),
+    ("fill_rate", "P5"),
+    ("fill_rate", "P1"),
+    ("lost_units", "mean"),
+    ("lost_units", "P50"),
+    ("lost_units", "P95"),
+    ("lost_units", "P99"),
+    ("lost_units", "CVaR95"),
+    ("total_cost", "mean"),
+    ("total_cost", "P50"),
+    ("total_cost", "P95"),
+    ("total_cost", "P99"),
+    ("total_cost", "CVaR95"),
+    ("stockout_days", "P95"),
+)
+
+
+def _parse_statistic(stat: str) -> tuple[str, float]:
+    s = stat.strip()
+    try:
+        if s == "mean":
+            return "mean", math.nan
+        if s.startswith("CVaR"):
+            return "cvar", float(s[4:]) / 100.0
+        if s.startswith("VaR"):
+            return "var", float(s[3:]) / 100.0
+        if s.startswith("P"):
+            return "quantile", float(s[1:]) / 100.0
+    except ValueError:
+        pass
+    raise ValueError(f"unknown statistic {stat!r}: use 'mean', 'P<q>', 'VaR<a>' or 'CVaR<a>'")
+
+
+def risk_table(
+    ds: xr.Dataset,
+    *,
+    columns: Sequence[tuple[str, str]] = DEFAULT_TABLE_COLUMNS,
+    dim: Hashable = "path",
+    confidence: float = 0.95,
+) -> xr.Dataset:
+    """The per-strategy risk table printed by ``resilience run``.
+
+    Default columns: fill rate (mean, P5, P1), lost_units and total_cost (mean, P50, P95,
+    P99, CVaR95), stockout_days P95. ``fill_rate mean`` is the run-level ratio of sums
+    sum(filled_units) / sum(demand_units) with a delta-method interval
+    (:func:`fill_rate`); other means use :func:`mean`, quantiles :func:`quantile`
+    (order-statistic intervals), VaR / CVaR :func:`value_at_risk` / :func:`cvar`
+    (influence-function intervals). Lazy on dask input; call ``.compute()`` once.
+
+    Parameters
+    ----------
+    ds
+        Results dataset with dims (strategy, path).
+    columns
+        (variable, statistic) pairs; statistic is ``mean``, ``P<q>`` (quantile at q %),
+        ``VaR<a>`` or ``CVaR<a>`` (a in %).
+    dim, confidence
+        Path dimension and two-sided confidence level.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims (strategy, column): ``estimate``, ``lower``, ``upper``, ``se``, ``n``; the
+        ``column`` coordinate holds labels like ``"lost_units P95"`` with ``metric``,
+        ``statistic`` and ``units`` coordinates beside it; ``paths`` (strategy) is the
+        number of paths.
+    """
+    if not columns:
+        raise ValueError("columns must not be empty")
+    groups: dict[str, list[tuple[int, str, float]]] = {}
+    parsed = []
+    for i, (var, stat) in enumerate(columns):
+        kind, lev = _parse_statistic(stat)
+        parsed.append((var, stat, kind, lev))
+        groups.setdefault(f"{var}\0{kind}", []).append((i, stat, lev))
+    for var, _, kind, _ in parsed:
+        if not (var == "fill_rate" and kind == "mean"):
+            get_variable(ds, var)
+    results: dict[int, xr.Dataset] = {}
+    for key, items in groups.items():
+        var, kind = key.split("\0")
+        if kind == "mean":
+            if var == "fill_rate":
+                est = fill_rate(ds, dim=dim, confidence=confidence)
+            else:
+                est = mean(get_variable(ds, var), dim=dim, confidence=confidence)
+            for i, _, _ in items:
+                results[i] = est
+            continue
+        levels = [lev for _, _, lev in items]
+        da = get_variable(ds, var)
+        if kind == "quantile":
+            est = quantile(da, levels, dim=dim, confidence=confidence)
+            coord = "quantile"
+        elif kind == "var":
+            est = value_at_risk(da, levels, dim=dim, confidence=confidence)
+            coord = "level"
+        else:
+            est = cvar(da, levels, dim=dim, confidence=confidence)
+            coord = "level"
+        for j, (i, _, _) in enumerate(items):
+            results[i] = est.isel({coord: j})
+    parts = []
+    for i in range(len(columns)):
+        part = results[i][["estimate", "lower", "upper", "se", "n"]].reset_coords(drop=True)
+        parts.append(part)
+    table = xr.concat(parts, dim="column", coords="minimal", compat="override", join="outer")
+    labels = [f"{var} {stat}" for var, stat, _, _ in parsed]
+    units = []
+    for var, *_ in parsed:
+        units.append("1" if var == "fill_rate" else _units(ds[var]) if var in ds else "")
+    table = table.assign_coords(
+        column=("column", labels),
+        metric=("column", [p[0] for p in parsed]),
+        statistic=("column", [p[1] for p in parsed]),
+        units=("column", units),
+    )
+    if "strategy" in table.dims:
+        table = table.transpose("strategy", "column", ...)
+    table["paths"] = xr.full_like(
+        table["n"].isel(column=0, drop=True), ds.sizes[dim], dtype=np.int64
+    )
+    table.attrs.update(
+        statistic="risk_table",
+        confidence=confidence,
+        interval=(
+            "fill_rate mean: delta method; means: normal; quantiles: order statistics; "
+            "CVaR: influence function"
+        ),
+        paths=int(ds.sizes[dim]),
+    )
+    for key in ("scenario_name", "seed"):
+        if key in ds.attrs:
+            table.attrs[key] = ds.attrs[key]
+    return table
+
+
+def paths_needed(
+    est: xr.Dataset, rel_precision: float = 0.01, confidence: float = 0.95
+) -> xr.DataArray:
+    """Paths needed so the interval half-width is ``rel_precision`` of the estimate.
+
+    SE scales as 1 / sqrt(n), so from an estimate made with n paths:
+    n_req = ceil(n (z SE / (r |estimate|))^2), z = Phi^{-1}((1 + confidence)/2). NaN when
+    the estimate is 0 or its SE unknown.
+
+    Parameters
+    ----------
+    est
+        An estimate dataset (``estimate``, ``se``, ``n``), e.g. from :func:`cvar` or
+        :func:`risk_table`.
+    rel_precision
+        Target relative half-width r, e.g. 0.01 for +-1 %.
+    """
+    r = float(rel_precision)
+    if not r > 0:
+        raise ValueError(f"rel_precision must be > 0, got {rel_precision}")
+    z = _z(confidence)
+    scale = abs(est["estimate"]).where(abs(est["estimate"]) > 0)
+    need = np.ceil(est["n"] * (z * est["se"] / (r * scale)) ** 2)
+    need.name = "paths_needed"
+    need.attrs = {"units": "paths", "rel_precision": r, "confidence": confidence}
+    return need
+
+
+def convergence(
+    est: xr.Dataset, rel_precision: float = 0.01, confidence: float = 0.95
+) -> xr.Dataset:
+    """Convergence report of an estimate dataset.
+
+    ``rel_halfwidth`` = z SE / |estimate| (the relative precision reached now) and
+    ``paths_needed`` (see :func:`paths_needed`), next to ``estimate``, ``se`` and ``n``.
+    """
+    z = _z(confidence)
+    scale = abs(est["estimate"]).where(abs(est["estimate"]) > 0)
+    out = est[["estimate", "se", "n"]].copy()
+    out["rel_halfwidth"] = z * est["se"] / scale
+    out["rel_halfwidth"].attrs["units"] = "1"
+    out["paths_needed"] = paths_needed(est, rel_precision, confidence)
+    out.attrs.update(est.attrs)
+    out.attrs.update(rel_precision=float(rel_precision), confidence=confidence)
+    return out

@@ -1,0 +1,160 @@
+"""Plan a sweep: validate every grid point and find the distinct networks to simulate.
+
+Each piece of work is one **job**: one compiled network (a strategy of a point). Points that
+leave a strategy unchanged (a sweep of the JIC buffer leaves JIT as it is) share its
+network; it is simulated once and its result used at every such point, which is exact
+because a network, the seed and the path indices determine every bit of the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import yaml
+
+from resilience.compiler import CompiledStrategy, compile_strategy
+from resilience.engine import PreparedRun, prepare, resolve_strategies
+from resilience.errors import SweepError
+from resilience.results import run_attributes
+from resilience.scenario import Scenario, load_scenario
+from resilience.shards import run_identity
+from resilience.sweeps.spec import SweepSpec
+
+__all__ = ["SweepPlan", "network_key", "plan_sweep"]
+
+
+def network_key(network) -> str:
+    """A hash of everything the kernel reads: equal keys give bit-identical results."""
+    h = hashlib.sha256()
+    for name, value in zip(network._fields, network, strict=True):
+        h.update(name.encode())
+        if isinstance(value, np.ndarray):
+            h.update(f"{value.dtype}{value.shape}".encode())
+            h.update(np.ascontiguousarray(value).tobytes())
+        else:
+            h.update(repr(value).encode())
+    return h.hexdigest()[:24]
+
+
+@dataclass
+class SweepPlan:
+    """A validated sweep: one scenario per point, the distinct networks (jobs) to simulate."""
+
+    spec: SweepSpec
+    base: Scenario
+    scenarios: list[Scenario]
+    strategies: list[str]
+    paths: int
+    seed: int
+    summary_only: bool
+    jobs: list[PreparedRun]  # one single-strategy run per distinct network
+    keys: list[str]  # network key of each job
+    job_of: np.ndarray  # [points, strategies] -> job index
+
+    @property
+    def points(self) -> int:
+        return self.spec.size
+
+    @property
+    def identity(self) -> dict:
+        text = self.base.source_text or ""
+        return run_identity(
+            hashlib.sha256(text.encode()).hexdigest(),
+            self.seed,
+            self.paths,
+            self.strategies,
+            sweep=self.spec.to_json(),
+            summary_only=bool(self.summary_only),
+        )
+
+    def jobs_for(self, points: Iterable[int]) -> list[int]:
+        """Distinct jobs the given points need, in order of first use."""
+        return list(dict.fromkeys(int(j) for p in points for j in self.job_of[p]))
+
+    def point_jobs(self, point: int) -> list[int]:
+        """The job of each strategy of ``point``, in strategy order."""
+        return [int(j) for j in self.job_of[point]]
+
+    def point_compiled(self, point: int) -> list[CompiledStrategy]:
+        """The compiled strategies of ``point`` (its jobs' networks, under the strategy
+        names), in strategy order."""
+        return [
+            replace(self.jobs[j].compiled[0], name=name)
+            for j, name in zip(self.point_jobs(point), self.strategies, strict=True)
+        ]
+
+    def attributes(self) -> dict:
+        compiled = [compile_strategy(self.base, s) for s in self.strategies]
+        extra = {
+            "sweep_json": self.spec.to_json(),
+            "sweep_axes": json.dumps(self.spec.names),
+            "sweep_points": self.points,
+            "sweep_summary_only": int(self.summary_only),
+            "sweep_description": self.spec.description,
+            "sweep_distinct_networks": len(self.jobs),
+        }
+        attrs = run_attributes(self.base, compiled, self.seed, self.paths, extra)
+        attrs["title"] = f"resilience sweep: {self.base.name}"
+        return attrs
+
+
+def plan_sweep(
+    scenario,
+    spec: SweepSpec,
+    paths: int,
+    seed: int = 0,
+    strategies: Iterable[str] | None = None,
+    *,
+    block_size: int | None = None,
+    summary_only: bool = False,
+) -> SweepPlan:
+    """Validate every point of ``spec`` on ``scenario`` and compile its strategies.
+
+    Raises ``SweepError`` (every bad path or value, with its axis and point) or
+    ``ScenarioError`` (the base scenario) before anything is simulated.
+    """
+    base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    base_doc = yaml.safe_load(base.source_text)
+    scenarios = spec.scenarios(base_doc, source=str(base.source_path or ""))
+    names = resolve_strategies(base, strategies)
+    jobs: list[PreparedRun] = []
+    keys: list[str] = []
+    index: dict[str, int] = {}
+    job_of = np.empty((spec.size, len(names)), dtype=np.int64)
+    node_names = None
+    for p, sc in enumerate(scenarios):
+        missing = [s for s in names if s not in sc.strategy_names]
+        if missing:
+            raise SweepError(f"point {p} ({spec.label(p)}): has no strategy {missing[0]!r}")
+        for s, name in enumerate(names):
+            run = prepare(sc, paths, seed, [name], block_size)
+            compiled = run.compiled[0]
+            if node_names is None:
+                node_names = compiled.node_names
+            elif compiled.node_names != node_names:
+                raise SweepError(
+                    f"point {p} ({spec.label(p)}): changes the network's nodes; a sweep may "
+                    f"change parameters, not which nodes exist"
+                )
+            key = network_key(compiled.network)
+            if key not in index:
+                index[key] = len(jobs)
+                jobs.append(run)
+                keys.append(key)
+            job_of[p, s] = index[key]
+    return SweepPlan(
+        spec,
+        base,
+        scenarios,
+        names,
+        int(paths),
+        int(seed),
+        bool(summary_only),
+        jobs,
+        keys,
+        job_of,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -34,3 +35,14 @@ def run_block(network: Network, seed: int, start: int, size: int) -> BlockResult
     )
     simulate_paths(network, np.uint64(seed), start, size, *result)
     return result
+
+
+def kernel_ready() -> bool:
+    """Whether the kernel is compiled in this process or in numba's on-disk cache (so the
+    first block will not spend ~20 s compiling)."""
+    if simulate_paths.signatures:
+        return True
+    try:
+        return os.path.exists(simulate_paths._cache._cache_file._index_path)
+    except AttributeError:  # another numba's cache layout: say nothing rather than guess
+        return True

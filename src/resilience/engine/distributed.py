@@ -30,6 +30,7 @@ from __future__ import annotations
 import difflib
 import logging
 import numbers
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -40,8 +41,8 @@ from distributed import Client, LocalCluster, as_completed
 
 from resilience.compiler import Network
 from resilience.engine.blocks import run_block
-from resilience.engine.execution import Execution, Executor
-from resilience.errors import ClusterError
+from resilience.engine.execution import Execution, Executor, default_threads
+from resilience.errors import ClusterError, ExecutionError
 
 __all__ = [
     "CLUSTER_KINDS",
@@ -192,6 +193,47 @@ def jobqueue_executor(kind: ClusterKind, config_path: str | Path | None = None):
 
 # ----------------------------------------------------------------------------- executor
 
+#: local worker processes per core beyond which starting them is refused
+MAX_OVERSUBSCRIPTION = 4
+#: seconds a scheduler has to greet a new connection before we give up on it
+PROBE_TIMEOUT = 10.0
+
+
+def probe_scheduler(address: str, timeout: float = PROBE_TIMEOUT) -> None:
+    """Check that a Dask scheduler answers at ``address`` before handing it to a Client.
+
+    A Dask peer greets every new TCP connection with a framed handshake (an 8-byte frame
+    header, then msgpack naming compression and pickle protocol). Anything else there
+    would make the Client read garbage as frame lengths (an HTTP reply once asked for
+    3 EiB) or wait forever (a silent server), so it is refused with what was found.
+    """
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp"):
+        return  # tls:// and others: the Client's own timeout applies
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"--scheduler {address!r}: expected tcp://HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            greeting = sock.recv(256)
+    except TimeoutError:
+        raise ClusterError(
+            f"no Dask scheduler at {address}: something accepted the connection but said "
+            f"nothing within {timeout:g} s (is it another kind of server?)"
+        ) from None
+    except OSError as exc:
+        raise ClusterError(f"cannot reach Dask scheduler at {address}: {exc}") from exc
+    if b"compression" in greeting and b"python" in greeting:
+        return
+    if not greeting:
+        found = "it closed the connection without a word"
+    elif greeting[:5] in (b"HTTP/", b"<html", b"<!DOC"):
+        found = "an HTTP server answered (a dashboard or web page address?)"
+    else:
+        found = f"it answered {greeting[:24]!r}, which is not Dask's protocol"
+    raise ClusterError(f"no Dask scheduler at {address}: {found}")
+
 
 class DistributedExecutor(Executor):
     """A dask.distributed cluster: each block is an independent task, retried if a worker
@@ -204,6 +246,7 @@ class DistributedExecutor(Executor):
 
     @classmethod
     def connect(cls, address: str) -> DistributedExecutor:
+        probe_scheduler(address)
         try:
             client = Client(address, timeout="20s")
         except OSError as exc:
@@ -301,5 +344,19 @@ def executor_for(execution: Execution) -> DistributedExecutor:
     if execution.scheduler:
         log.info("running on the Dask scheduler at %s", execution.scheduler)
         return DistributedExecutor.connect(execution.scheduler)
+    cores = default_threads()
+    if execution.workers > MAX_OVERSUBSCRIPTION * cores:
+        raise ExecutionError(
+            f"--workers {execution.workers} on {cores} core(s): more than "
+            f"{MAX_OVERSUBSCRIPTION} worker processes per core would spend the run starting "
+            f"them; use at most {MAX_OVERSUBSCRIPTION * cores} (one per core is fastest)"
+        )
+    if execution.workers > cores:
+        log.warning(
+            "%d worker processes on %d core(s): the machine is oversubscribed (results are "
+            "the same, only slower; one worker per core is fastest)",
+            execution.workers,
+            cores,
+        )
     log.info("running on a local cluster of %d worker processes", execution.workers)
     return DistributedExecutor.local(execution.workers)

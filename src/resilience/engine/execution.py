@@ -20,7 +20,7 @@ import dask
 from tqdm.auto import tqdm
 
 from resilience.compiler import Network
-from resilience.engine.blocks import BlockResult, run_block
+from resilience.engine.blocks import BlockResult, kernel_ready, run_block
 from resilience.engine.plan import DEFAULT_BLOCK_SIZE, Task
 from resilience.errors import ExecutionError
 
@@ -208,9 +208,24 @@ def execute(
             progress.update(task.size)
 
 
+#: below this block size the kernel's lockstep groups of 32 paths run partly empty
+SMALL_BLOCK = 32
+
+
 def run_prepared(run, sink, execution: Execution | None = None) -> None:
     """Execute every task of a ``PreparedRun`` into ``sink`` with its own executor."""
     execution = execution or Execution()
+    if execution.block_size is not None and execution.block_size < SMALL_BLOCK:
+        log.warning(
+            "block size %d is below %d: the kernel simulates paths in groups of %d, so each "
+            "block does %d paths' work (results are the same, only slower)",
+            execution.block_size,
+            SMALL_BLOCK,
+            SMALL_BLOCK,
+            SMALL_BLOCK,
+        )
+    if not kernel_ready():
+        log.info("compiling the simulation kernel (first run only, about 20 s)")
     executor = make_executor(execution)
     bar = Progress(run.paths * len(run.compiled), execution.progress)
     try:

@@ -176,3 +176,12 @@ def test_one_bad_file_does_not_hide_the_others(tmp_path):
 def test_usage_errors_exit_2():
     assert validate().exit_code == 2
     assert validate(SWEEP, "--scenario").exit_code == 2
+
+
+def test_counts_are_singular_for_one(tmp_path):
+    from resilience.cli.validate import _count
+
+    assert _count([1], "lane") == "1 lane"
+    assert _count([1, 2], "lane") == "2 lanes"
+    assert _count([1], "strategy") == "1 strategy"
+    assert _count([], "strategy") == "0 strategies"

@@ -131,8 +131,13 @@ def validate(files: tuple[Path, ...], scenario_path: Path | None, quiet: bool) -
             )
         else:
             click.echo(
-                f"OK {path} ({len(scenario.nodes)} nodes, {len(scenario.lanes)} lanes, "
-                f"{len(scenario.strategies)} strategies)"
+                f"OK {path} ({_count(scenario.nodes, 'node')}, "
+                f"{_count(scenario.lanes, 'lane')}, {_count(scenario.strategies, 'strategy')})"
             )
     if bad:
         raise SystemExit(1)
+
+
+def _count(items, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{len(items)} {noun if len(items) == 1 else plural}"

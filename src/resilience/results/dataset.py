@@ -107,8 +107,15 @@ def run_attributes(
 ) -> dict:
     """The dataset attributes of a run: seed, scenario (text and hash), strategies, versions."""
     text = scenario.source_text or ""
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     out = {
         "title": f"resilience results: {scenario.name}",
+        "Conventions": "CF-1.10",
+        "source": f"resilience {__version__} (Monte Carlo supply-network simulation, numba "
+        f"{numba.__version__})",
+        "history": f"{created} simulated by resilience {__version__}: {int(paths)} paths, "
+        f"seed {int(seed)}",
+        "references": "https://github.com/resilience-dev/resilience",
         "seed": int(seed),
         "paths": int(paths),
         "horizon_days": int(scenario.horizon_days),
@@ -122,7 +129,7 @@ def run_attributes(
         "numba_version": numba.__version__,
         "numpy_version": np.__version__,
         "xarray_version": xr.__version__,
-        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created_utc": created,
     }
     out.update(extra or {})
     return out
@@ -236,7 +243,22 @@ def build_dataset(
         **(lead_coords or {}),
     }
     ds = xr.Dataset(data, coords=coords)
-    ds["strategy"].attrs = {"long_name": "Sourcing strategy"}
-    ds["path"].attrs = {"long_name": "Path (one realisation of every random event)"}
+    for name, attributes in COORD_ATTRS.items():
+        if name in ds.coords:
+            ds[name].attrs = dict(attributes)
     ds.attrs = dict(layout.attrs)
     return ds
+
+
+#: attributes of the coordinates (CF-style long_name / units where they have units)
+COORD_ATTRS = {
+    "strategy": {"long_name": "Sourcing strategy"},
+    "path": {"long_name": "Path (one realisation of every random event)"},
+    "node": {"long_name": "Network node"},
+    "node_kind": {"long_name": "Node kind (supplier, plant or dc)"},
+    "node_region": {"long_name": "Region of the node"},
+    # an index, not a calendar: "days since <date>" would make readers decode it as time
+    "day": {"long_name": "Day of the horizon (0 = first day)", "units": "day"},
+    "fill_bin": {"long_name": "Left edge of the daily fill-rate bin", "units": "1"},
+    "on_hand_bin": {"long_name": "Daily on-hand bin (edges in on_hand_bin_edges)"},
+}

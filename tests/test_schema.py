@@ -26,12 +26,8 @@ from resilience.scenario.model import (
     StockPolicy,
     Strategy,
 )
-from resilience.scenario.schema import (
-    candidate_sources,
-    load_scenario,
-    resolve_sourcing,
-    stock_points,
-)
+from resilience.scenario.queries import candidate_sources, resolve_sourcing, stock_points
+from resilience.scenario.schema import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "src" / "resilience" / "examples" / "two-tier.yaml"

@@ -1,6 +1,10 @@
 """Scenario: YAML -> a validated, typed ``Scenario`` (every error placed in the file).
 
-``model`` holds the typed objects, ``schema`` reads and checks a file or dict.
+``model`` holds the typed objects and ``schema`` loads a file or dict: ``read`` (with
+``read_entries``) reads it into the ``drafts`` record, ``check`` judges the network as a
+whole, ``values`` holds the value specs and message helpers both passes use. ``queries``
+answers questions about a validated scenario (stock points, candidate lanes, the sourcing
+and stock policy in force, processing order) for the compiler and the checks alike.
 """
 
 from resilience.scenario.model import (

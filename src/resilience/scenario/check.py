@@ -33,11 +33,8 @@ class _Net:
         """Items stocked at ``node`` (None when unknown because of an earlier error)."""
         nodes = self.drafts.nodes
         kind = nodes.kinds.get(node)
-        if kind == "dc" and node not in self.items:
-            return None
-        if kind == "plant" and node not in nodes.boms:
-            return None
-        if kind is None:
+        known = {"dc": node in self.items, "plant": node in nodes.boms, "supplier": True}
+        if kind is None or not known[kind]:
             return None
         return stocked_items(kind, self.items.get(node, ""), nodes.boms.get(node, ()))
 

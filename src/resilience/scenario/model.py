@@ -1,7 +1,7 @@
 """Typed scenario objects: what a validated scenario file becomes.
 
-``schema.py`` builds these from YAML (and is the only place that validates); ``compile.py``
-turns them into flat arrays. Field meanings follow docs/model.md and docs/scenario-format.md.
+``schema.py`` builds these from YAML (its read and check passes are the only place that
+validates); ``compiler.py`` turns them into flat arrays. Field meanings follow docs/model.md and docs/scenario-format.md.
 All probabilities are per day. ``math.inf`` means "no capacity limit".
 """
 

@@ -116,13 +116,7 @@ LANE_KEYS = (
     "capacity_per_day",
     "qualification_cost_per_day",
 )
-_SHOCK_RATE_KEYS = (
-    "mean_days_between",
-    "start_probability",
-    "mean_duration_days",
-    "end_probability",
-)
-REGION_SHOCK_KEYS = ("name", *_SHOCK_RATE_KEYS, "capacity_fraction")
+REGION_SHOCK_KEYS = ("name", *read_entries.SHOCK_RATE_KEYS, "capacity_fraction")
 
 
 def read_document(data: Any, errors: Errors) -> Drafts | None:
@@ -199,11 +193,11 @@ def read_regions(
             if raw_shocks is None
             else r.sequence(raw_shocks, _at(place, "shocks"), "a list of shocks")
         )
-        shocks = [
-            shock
-            for i, raw in enumerate(listed or [])
-            if (shock := _read_region_shock(r, raw, rname, f"{place}.shocks[{i}]", i, shock_places))
-        ]
+        shocks = []
+        for i, raw in enumerate(listed or []):
+            shock = _read_region_shock(r, raw, rname, f"{place}.shocks[{i}]", i, shock_places)
+            if shock is not None:
+                shocks.append(shock)
         regions.append(Region(rname, tuple(shocks)))
     return tuple(regions), tuple(names)
 

@@ -42,14 +42,14 @@ from resilience.scenario.values import (
 )
 
 SOURCING_MODES = ("split", "failover")
-_SHOCK_RATE_KEYS = (
+SHOCK_RATE_KEYS = (  # every shock chain: its start and end rates
     "mean_days_between",
     "start_probability",
     "mean_duration_days",
     "end_probability",
 )
-LANE_SHOCK_KEYS = ("lanes", *_SHOCK_RATE_KEYS, "extra_lead_time_days")
-SURGE_KEYS = ("dcs", *_SHOCK_RATE_KEYS, "multiplier")
+LANE_SHOCK_KEYS = ("lanes", *SHOCK_RATE_KEYS, "extra_lead_time_days")
+SURGE_KEYS = ("dcs", *SHOCK_RATE_KEYS, "multiplier")
 SOURCING_KEYS = ("at", "item", "mode", "shares")
 STOCK_KEYS = ("at", "item", "buffer_days", "order_up_to")
 STRATEGY_KEYS = ("description", "buffer_days", "stock", "sourcing")

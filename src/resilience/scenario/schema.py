@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -50,9 +51,14 @@ __all__ = [
     "stock_points",
 ]
 
-# libyaml's parser when PyYAML was built with it (several times faster); the pure-Python
-# one re-parses a file that fails, so syntax errors read the same either way.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's parser where PyYAML has it: several times faster. It reads a few inputs
+# otherwise than the pure-Python parser (it accepts tabs, '?' inside flow scalars and '#'
+# right after a block-scalar header, which the pure one rejects; it reads a '!' tag on an
+# empty value as '' rather than null, and a BOM inside the text otherwise), so text with
+# any of those goes to the pure parser, as does text libyaml fails on: every document
+# read and every message is the pure parser's.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+_PURE_ONLY = re.compile(r"[\t?!\ufeff\x85\u2028\u2029]|[|>][-+0-9]*#")
 
 
 def validate(data: Any, errors: Errors) -> Scenario | None:
@@ -126,11 +132,11 @@ def _duplicate_keys(root: yaml.Node) -> list[str]:
 
 
 def _parse_yaml(text: str, path: str) -> tuple[Any, list[str]]:
-    if _FAST_LOADER is not yaml.SafeLoader:
+    if _FAST_LOADER is not None and not _PURE_ONLY.search(text):
         try:
             return _compose(_FAST_LOADER(text))
         except yaml.YAMLError:
-            pass  # libyaml words some errors differently: the pure loader reports it
+            pass  # libyaml words errors otherwise: the pure parser reports them
     loader = yaml.SafeLoader(text)
     try:
         return _compose(loader)

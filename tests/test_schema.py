@@ -993,3 +993,21 @@ def test_any_junk_is_a_scenario_error_never_a_crash(where, junk):
     except ScenarioError as exc:
         assert exc.errors
         assert all(line and "\n" not in line for line in exc.errors)
+
+
+def test_baseline_and_currency_keys(tmp_path):
+    """`baseline` names the reference strategy (checked against the strategies), `currency`
+    labels money; both reach the results' attributes."""
+    text = EXAMPLE.read_text()
+    good = tmp_path / "good.yaml"
+    good.write_text(text + "\nbaseline: jic\ncurrency: EUR\n")
+    scenario = load_scenario(good)
+    assert (scenario.baseline, scenario.currency) == ("jic", "EUR")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text + "\nbaseline: nope\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(bad)
+    assert (
+        "baseline: must name a strategy of the scenario (jit, jic, regionalized), got 'nope'"
+        in str(err.value)
+    )

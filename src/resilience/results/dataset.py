@@ -120,6 +120,8 @@ def run_attributes(
         "paths": int(paths),
         "horizon_days": int(scenario.horizon_days),
         "demand_mode": scenario.demand_mode,
+        "baseline": scenario.baseline or scenario.strategy_names[0],
+        "currency": scenario.currency or "currency",
         "scenario_name": scenario.name,
         "scenario_path": str(scenario.source_path or ""),
         "scenario_text": text,

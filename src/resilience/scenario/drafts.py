@@ -141,6 +141,8 @@ class Drafts:
     horizon: Any
     demand_mode: Any
     buffer_days: Any
+    baseline: Any
+    currency: Any
     regions: tuple[Region, ...]
     nodes: NodeDrafts
     lanes: LaneDrafts

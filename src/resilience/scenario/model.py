@@ -151,6 +151,8 @@ class Scenario:
     description: str = ""
     demand_mode: DemandMode = "lost_sales"
     buffer_days: float = 0.0
+    baseline: str = ""  # the strategy others are compared with ("" = the first)
+    currency: str = ""  # how money is labelled in tables and figures ("" = "currency")
     sourcing: tuple[Sourcing, ...] = ()
     stock: tuple[StockPolicy, ...] = ()
     lane_shocks: tuple[LaneShock, ...] = ()

@@ -67,6 +67,8 @@ TOP_KEYS = (
     "horizon_days",
     "demand_mode",
     "buffer_days",
+    "baseline",
+    "currency",
     "regions",
     "nodes",
     "lanes",
@@ -134,6 +136,8 @@ def read_document(data: Any, errors: Errors) -> Drafts | None:
     horizon = r.value(data, "horizon_days", "", HORIZON, required=True)
     demand_mode = r.value(data, "demand_mode", "", _Choice(DEMAND_MODES), default="lost_sales")
     buffer_days = r.value(data, "buffer_days", "", NON_NEGATIVE, default=0.0)
+    baseline = r.value(data, "baseline", "", NAME, default="")
+    currency = r.value(data, "currency", "", NAME, default="")
 
     regions, region_names = read_regions(r, data)
     nodes = read_nodes(r, data, region_names)
@@ -143,12 +147,20 @@ def read_document(data: Any, errors: Errors) -> Drafts | None:
     lane_shocks = read_entries.read_lane_shocks(r, data, lanes)
     surges = read_entries.read_surges(r, data, nodes)
     strategies = read_entries.read_strategies(r, data, nodes.names)
+    defined = [s.strategy.name for s in strategies]
+    if isinstance(baseline, str) and baseline and defined and baseline not in defined:
+        r.error(
+            "baseline",
+            f"must name a strategy of the scenario ({', '.join(defined)}), got '{baseline}'",
+        )
     return Drafts(
         name=name,
         description=description,
         horizon=horizon,
         demand_mode=demand_mode,
         buffer_days=buffer_days,
+        baseline=baseline,
+        currency=currency,
         regions=regions,
         nodes=nodes,
         lanes=lanes,

@@ -84,6 +84,8 @@ def _build(drafts: Drafts, items: Mapping[str, str]) -> Scenario:
         description=drafts.description,
         demand_mode=drafts.demand_mode,
         buffer_days=drafts.buffer_days,
+        baseline=drafts.baseline,
+        currency=drafts.currency,
         sourcing=tuple(e.value for e in drafts.sourcing),  # type: ignore[misc]
         stock=tuple(e.value for e in drafts.stock),  # type: ignore[misc]
         lane_shocks=drafts.lane_shocks,

@@ -210,12 +210,12 @@ def test_killed_run_leftovers_are_cleaned_by_the_next_run(tmp_path, outdir, two_
 
 
 @pytest.mark.slow
-def test_half_deleted_old_result_of_a_killed_overwrite_is_cleaned(
-    tmp_path, outdir, two_tier_path
-):
+def test_half_deleted_old_result_of_a_killed_overwrite_is_cleaned(tmp_path, outdir, two_tier_path):
     out = outdir / "run.zarr"
     run_to_file(two_tier_path, out, 100, seed=1, progress=False)
-    proc = start(tmp_path, two_tier_path, "--seed", 2, "--out", out, "--overwrite", mode="rmtree-old")
+    proc = start(
+        tmp_path, two_tier_path, "--seed", 2, "--out", out, "--overwrite", mode="rmtree-old"
+    )
     kill_at_gate(tmp_path, proc)
     assert seed_of(out) == 2
     assert any(n.startswith(".run.zarr.old-") for n in beside(out)), beside(out)
@@ -236,7 +236,9 @@ def test_kill_between_the_renames_of_a_replace_is_recovered(
 ):
     out = outdir / "run.zarr"
     run_to_file(two_tier_path, out, 100, seed=1, progress=False)
-    proc = start(tmp_path, two_tier_path, "--seed", 2, "--out", out, "--overwrite", mode="rename-old")
+    proc = start(
+        tmp_path, two_tier_path, "--seed", 2, "--out", out, "--overwrite", mode="rename-old"
+    )
     kill_at_gate(tmp_path, proc)
     assert not out.exists(), "the gate holds the replace between its two renames"
     if partial_lost:
@@ -288,7 +290,9 @@ def test_corrupt_chunk_of_a_shard_is_named_by_merge(tmp_path, two_tier_path):
     chunk = shards[1] / "total_cost" / "0.1"
     data = chunk.read_bytes()
     chunk.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ResultsError, match=r"s1\.zarr: corrupt result: variable total_cost chunk 0\.1"):
+    with pytest.raises(
+        ResultsError, match=r"s1\.zarr: corrupt result: variable total_cost chunk 0\.1"
+    ):
         merge_shards(shards, tmp_path / "m.zarr")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s0.zarr", "s1.zarr"]
 

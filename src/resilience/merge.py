@@ -19,7 +19,7 @@ import xarray as xr
 from resilience.errors import ResultsError
 from resilience.results import daily_variables, open_results, write_dataset
 from resilience.results.catalogue import DAILY_DIMS
-from resilience.results.store import check_output
+from resilience.results.store import check_output, output_lock, reading
 from resilience.shards import SHARD_ATTRS
 from resilience.sweeps import merge_point_shards
 
@@ -150,19 +150,23 @@ def merge_shards(paths: Sequence[str | Path], out: str | Path, *, overwrite: boo
     """Check and merge the shards at ``paths`` into ``out`` (.zarr or .nc), atomically.
 
     Raises ``ResultsError`` when a shard is missing or given twice, when the shards are
-    of different runs (scenario, seed, paths, strategies, sweep), or one is not a shard.
+    of different runs (scenario, seed, paths, strategies, sweep), or one is not a shard,
+    incomplete (a missing chunk) or corrupt (a chunk that cannot be read: named), and when
+    another process is writing ``out``.
     """
     out = Path(out)
     check_output(out, overwrite)
-    shards = open_shards(paths)
-    datasets = [ds for _, ds in shards]
-    if datasets[0].attrs["shard_of"] == "points":
-        merged = merge_point_shards(datasets)
-    else:
-        merged = merge_paths(datasets)
-    for key in (*SHARD_ATTRS, "run_fingerprint", "total_paths"):
-        merged.attrs.pop(key, None)
-    merged.attrs["paths"] = int(datasets[0].attrs["total_paths"])
-    merged.attrs["merged_from_shards"] = int(datasets[0].attrs["shard_count"])
-    merged.attrs["created_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    return write_dataset(merged, out, overwrite=overwrite)
+    with output_lock(out):  # held from the first read to the rename: one writer of out
+        shards = open_shards(paths)
+        datasets = [ds for _, ds in shards]
+        with reading(*(path for path, _ in shards)):
+            if datasets[0].attrs["shard_of"] == "points":
+                merged = merge_point_shards(datasets)
+            else:
+                merged = merge_paths(datasets)
+            for key in (*SHARD_ATTRS, "run_fingerprint", "total_paths"):
+                merged.attrs.pop(key, None)
+            merged.attrs["paths"] = int(datasets[0].attrs["total_paths"])
+            merged.attrs["merged_from_shards"] = int(datasets[0].attrs["shard_count"])
+            merged.attrs["created_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            return write_dataset(merged, out, overwrite=overwrite)

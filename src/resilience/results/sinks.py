@@ -12,7 +12,6 @@ from pathlib import Path
 import dask.array as da
 import numpy as np
 import xarray as xr
-import zarr
 
 from resilience.compiler import FILL_BINS, ON_HAND_BINS
 from resilience.errors import ResultsError
@@ -24,7 +23,7 @@ from resilience.results.dataset import (
     daily_variables,
     per_path_variables,
 )
-from resilience.results.store import ZARR_FORMAT, output_format
+from resilience.results.store import ZARR_FORMAT, finish_zarr, output_format, write_netcdf
 
 
 class DailyAccumulator:
@@ -100,8 +99,7 @@ class NetCDFSink(MemorySink):
         self.path = Path(path)
 
     def close(self):
-        ds = self.dataset()
-        ds.to_netcdf(self.path, engine="h5netcdf")
+        write_netcdf(self.dataset(), self.path)
 
 
 class ZarrSink:
@@ -131,6 +129,7 @@ class ZarrSink:
             encoding=encoding,
             consolidated=False,
             zarr_format=ZARR_FORMAT,
+            write_empty_chunks=True,  # every chunk stored: a missing one is then damage
         )
         self.coords_to_drop = list(template.coords)
 
@@ -152,7 +151,7 @@ class ZarrSink:
         lo = task.start - self.layout.path_start
         block = _block_dataset(result)
         region = {"strategy": slice(s, s + 1), "path": slice(lo, lo + task.size)}
-        block.to_zarr(self.path, region=region, consolidated=False)
+        block.to_zarr(self.path, region=region, consolidated=False, write_empty_chunks=True)
         self.daily.add((s,), result)
         self.done += task.size
 
@@ -163,8 +162,8 @@ class ZarrSink:
             {name: (("strategy", *dims), daily[name]) for name, dims in DAILY_DIMS.items()}
         )
         region = {dim: slice(None) for dim in day.dims}
-        day.to_zarr(self.path, region=region, consolidated=False)
-        zarr.consolidate_metadata(str(self.path))
+        day.to_zarr(self.path, region=region, consolidated=False, write_empty_chunks=True)
+        finish_zarr(self.path)  # the completeness marker and consolidated metadata, last
 
 
 def _block_dataset(result):

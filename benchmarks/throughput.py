@@ -1,9 +1,26 @@
-"""Throughput of the engine on the automotive scenario, against its targets and a NumPy
-baseline.
+"""Throughput of the engine at every scale, against its targets and NumPy programs.
 
-    python benchmarks/throughput.py                      # 100k and 1M paths, 1 and 2 threads
-    python benchmarks/throughput.py --quick              # small smoke version (~1 min)
+    python benchmarks/throughput.py                      # the full run (see below)
+    python benchmarks/throughput.py --quick              # small smoke version (~1-2 min)
     python benchmarks/throughput.py --write-readme       # also update README.md
+
+What it measures, each configuration in its own fresh subprocess:
+
+- the automotive scenario at 100k and 1M paths, 1 and 2 threads, the Dask overhead, cold
+  and cached compile, and the NumPy baseline of the same model (below);
+- the classic 2-node problem (``benchmarks/two-node.yaml``) on the engine against the
+  same model written as a NumPy program (``benchmarks/numpy_two_node.py``), per core;
+- automotive through the CLI (``resilience run ... --out``), end to end in a new process
+  (import, cached compile, simulation, writing, risk table): seconds, bytes written,
+  peak RSS, against the engine with the reducing sink on the same paths and threads;
+- node-count scaling: synthetic layered networks of 16, 64, 256 and 1,024 nodes
+  (``resilience.scenario.synthetic.layered_network``), with about the same node-days at
+  every size (paths proportional to 1 / nodes), through the reducing sink (node-days/s,
+  peak RSS) and through the CLI (node-days/s end to end, peak RSS, bytes written);
+- the RNG ceiling (``benchmarks/rng_ceiling.py``): the kernel's keyed random draws alone,
+  as many per path-day as the kernel makes, against the kernel's own speed on one thread.
+
+Every measurement records the 1-minute load average when it starts.
 
 Throughput is in node-days per second: paths x days x nodes x strategies / seconds of
 simulation. Compile time is excluded from it and reported on its own: the cold compile
@@ -34,6 +51,7 @@ import platform
 import re
 import resource
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,15 +60,21 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO = REPO / "src" / "resilience" / "examples" / "automotive.yaml"
+TWO_NODE = REPO / "benchmarks" / "two-node.yaml"
 README = REPO / "README.md"
 START, END = "<!-- throughput:start -->", "<!-- throughput:end -->"
 SEED = 2026
+SCALE_NODES = (16, 64, 256, 1024)
+NETWORK_SEED = 0  # seed of the generated networks' parameters
 TARGETS = {
     "node_days": 1e8,  # node-days/s with every core
     "numpy_ratio": 5.0,
     "memory_ratio": 1.5,  # peak RSS at the largest / smallest path count
     "dask_overhead": 0.10,
     "cold_compile_s": 30.0,
+    "small_numpy_ratio": 5.0,  # 2-node problem, engine per core / the NumPy program
+    "cli_overhead": 0.15,  # CLI end to end, time over the reducing sink's
+    "scaling_spread": 0.20,  # node-days/s: 1 - lowest / highest over 16 .. 1,024 nodes
 }
 # Single-threaded BLAS/OpenMP everywhere: the thread counts measured are the engine's.
 SINGLE_THREAD_ENV = {
@@ -77,6 +101,7 @@ def _rss_bytes() -> int:
 
 def child_compile(spec: dict) -> dict:
     """Time importing the engine and the first kernel call (compile or cache load)."""
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     from resilience.engine import prepare, run_block
 
@@ -93,6 +118,7 @@ def child_compile(spec: dict) -> dict:
         "prepare_s": prepared - imported,
         "first_call_s": first - prepared,
         "other_strategies_s": rest - first,
+        "load_1min": load,
     }
 
 
@@ -205,6 +231,7 @@ def child_overhead(spec: dict) -> dict:
     _engine(run, first, threads, ReduceSink(len(run.compiled)))
     _plain_loop(run, first, threads, ReduceSink(len(run.compiled)))
     engine_s, plain_s = [], []
+    load = os.getloadavg()[0]
     for r in range(rounds):
         part = tasks[r * len(tasks) // rounds : (r + 1) * len(tasks) // rounds]
         if r % 2 == 0:
@@ -218,6 +245,7 @@ def child_overhead(spec: dict) -> dict:
         "threads": threads,
         "blocks": len(tasks),
         "rounds": rounds,
+        "load_1min": load,
         "engine_seconds": engine_s,
         "plain_seconds": plain_s,
         # same blocks, same keys: the reductions must be identical
@@ -249,11 +277,114 @@ def child_numpy(spec: dict) -> dict:
     }
 
 
+def child_numpy_two_node(spec: dict) -> dict:
+    """The 2-node problem as a NumPy program (benchmarks/numpy_two_node.py), one core."""
+    sys.path.insert(0, str(REPO))
+    from benchmarks import numpy_two_node as two
+
+    load = os.getloadavg()[0]
+    wall = time.perf_counter()
+    result = two.simulate_two_node(spec["paths"], SEED)
+    wall = time.perf_counter() - wall
+    fill, se = two.fill_rate(result)
+    return {
+        "paths": spec["paths"],
+        "node_days": spec["paths"] * two.HORIZON * two.NODES,
+        "seconds": wall,
+        "load_1min": load,
+        "fill_rate": fill,
+        "fill_se": se,
+        "chunk": two.DEFAULT_CHUNK,
+        "peak_rss_bytes": _peak_rss_bytes(),
+    }
+
+
+def _resilience_command() -> list[str]:
+    """The installed ``resilience`` script beside this interpreter, as a user runs it."""
+    script = shutil.which("resilience", path=str(Path(sys.executable).parent))
+    if script:
+        return [script]
+    return [sys.executable, "-c", "import sys; from resilience.cli import main; sys.exit(main())"]
+
+
+def _bytes_under(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def child_cli(spec: dict) -> dict:
+    """``resilience run SCENARIO --out DIR/run.zarr`` in a new process, end to end: wall
+    time, bytes written, and the CLI process's peak RSS (RUSAGE_CHILDREN: this process
+    waits for no other child)."""
+    from resilience.scenario import load_scenario
+
+    args = [
+        *_resilience_command(),
+        "run",
+        spec["scenario"],
+        "--paths",
+        str(spec["paths"]),
+        "--seed",
+        str(SEED),
+        "--threads",
+        str(spec["threads"]),
+        "--quiet",
+    ]
+    if spec.get("block_size"):
+        args += ["--block-size", str(spec["block_size"])]
+    for name in spec.get("strategies") or ():
+        args += ["--strategy", name]
+    with tempfile.TemporaryDirectory(prefix="resilience-cli-") as tmp:
+        out = Path(tmp) / "run.zarr"
+        load = os.getloadavg()[0]
+        wall = time.perf_counter()
+        proc = subprocess.run(
+            [*args, "--out", str(out)], capture_output=True, text=True, check=False
+        )
+        wall = time.perf_counter() - wall
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"{shlex.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
+            )
+        written = _bytes_under(out)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    scenario = load_scenario(spec["scenario"])
+    n_strategies = len(spec.get("strategies") or scenario.strategy_names)
+    # the CLI's own footer ("N paths x S strategies in X s (...)"), on stdout or stderr
+    inner = re.search(r"strategies in ([0-9.]+) s \(", proc.stdout + proc.stderr)
+    return {
+        "paths": spec["paths"],
+        "threads": spec["threads"],
+        "strategies": n_strategies,
+        "node_days": spec["paths"] * n_strategies * scenario.horizon_days * len(scenario.nodes),
+        "seconds": wall,
+        "inner_seconds": float(inner.group(1)) if inner else None,
+        "bytes_written": written,
+        "peak_rss_bytes": peak,
+        "load_1min": load,
+    }
+
+
+def child_rng(spec: dict) -> dict:
+    """The scenario's keyed random draws alone, one thread (benchmarks/rng_ceiling.py)."""
+    sys.path.insert(0, str(REPO))
+    from benchmarks.rng_ceiling import time_draws
+    from resilience.scenario import load_scenario
+
+    scenario = load_scenario(spec["scenario"])
+    load = os.getloadavg()[0]
+    return {**time_draws(scenario, spec["paths"], SEED), "load_1min": load}
+
+
 CHILDREN = {
     "compile": child_compile,
     "engine": child_engine,
     "overhead": child_overhead,
     "numpy": child_numpy,
+    "numpy_two_node": child_numpy_two_node,
+    "cli": child_cli,
+    "rng": child_rng,
 }
 
 
@@ -323,6 +454,14 @@ def _mib(b: float) -> str:
     return f"{b / 2**20:.0f} MiB"
 
 
+def _size(b: float) -> str:
+    """Bytes with 3 significant digits (bytes written can be far below a MiB)."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if b >= scale:
+            return f"{b / scale:.3g} {unit}"
+    return f"{b:.0f} B"
+
+
 def _rate(x: float) -> str:
     return f"{x:.3g}"
 
@@ -349,7 +488,22 @@ def report(
     when: str,
     block_size: int,
     command: str = "python benchmarks/throughput.py",
+    *,
+    two_node: dict | None = None,
+    cli: dict | None = None,
+    scaling: dict | None = None,
+    rng: list[dict] | None = None,
 ) -> str:
+    """The README's performance section. The sections after the automotive table are
+    each optional (None: not measured, not shown):
+
+    - ``two_node``: {"engine": [engine results at each thread count], "numpy": the
+      NumPy program's result, "scenario": its file};
+    - ``cli``: a CLI result with "sink", the engine's reducing-sink result on the same
+      paths and threads, and "scenario";
+    - ``scaling``: {"threads", "seed", "rows": [{"nodes", "block_size", "engine", "cli"}]};
+    - ``rng``: [{"name", "kernel_rate" (node-days/s per thread), **the rng child's result}].
+    """
     lines = []
     lines.append(
         f"Measured {when} by `python benchmarks/throughput.py` on: {m['cpu']}, "
@@ -379,9 +533,10 @@ def report(
     lines.append("")
     lines.append(
         f"Compile: cold {compile_cold['first_call_s']:.1f} s (fresh NUMBA_CACHE_DIR, new "
-        f"process; importing the engine {compile_cold['import_s']:.1f} s more); cached "
+        f"process; importing the engine {compile_cold['import_s']:.1f} s more"
+        f"{_load(compile_cold)}); cached "
         f"load {compile_cached['first_call_s']:.2f} s in a new process (import "
-        f"{compile_cached['import_s']:.1f} s)."
+        f"{compile_cached['import_s']:.1f} s{_load(compile_cached)})."
     )
     big = max(c["paths"] for c in configs)
     small = min(c["paths"] for c in configs)
@@ -400,7 +555,7 @@ def report(
             f"(a ThreadPoolExecutor calling the kernel), interleaved in {overhead['rounds']} "
             f"rounds: engine {eng:.1f} s, plain loop {plain:.1f} s: "
             f"{overhead['fraction']:+.1%} (rounds from {ratios[0]:+.1%} to {ratios[-1]:+.1%}; "
-            f"{same})."
+            f"{same}{_load(overhead)})."
         )
     np_rate = numpy_["node_days"] / numpy_["seconds"]
 
@@ -412,7 +567,8 @@ def report(
     ration = best_rate(max_threads) / np_rate
     lines.append(
         f"NumPy baseline (benchmarks/numpy_baseline.py, one core, {_paths(numpy_['paths'])} "
-        f"paths in chunks of up to 8192): {_rate(np_rate)} node-days/s. The engine's best "
+        f"paths in chunks of up to 8192{_load(numpy_)}): {_rate(np_rate)} node-days/s. "
+        "The engine's best "
         + (f"rate is {ratio1:.2f}x that on one thread and " if ratio1 is not None else "rate is ")
         + f"{ration:.2f}x on {max_threads} threads."
     )
@@ -426,6 +582,19 @@ def report(
         + ", ".join(f"{f:.3%}" for f in numpy_["fill_rate"])
         + "."
     )
+    extra_targets: list[str] = []
+    if two_node is not None:
+        lines.append("")
+        extra_targets += _two_node_section(two_node, lines)
+    if cli is not None:
+        lines.append("")
+        extra_targets += _cli_section(cli, lines)
+    if scaling is not None:
+        lines.append("")
+        extra_targets += _scaling_section(scaling, lines)
+    if rng:
+        lines.append("")
+        _rng_section(rng, lines)
     lines.append("")
     lines.append("| target | goal | measured | |")
     lines.append("|---|---|---|---|")
@@ -464,9 +633,153 @@ def report(
         f"{compile_cold['first_call_s']:.1f} s | "
         f"{_ok(compile_cold['first_call_s'] < TARGETS['cold_compile_s'])} |"
     )
+    lines += extra_targets
     lines.append("")
     lines.append(f"Command: `{command}`.")
     return "\n".join(lines)
+
+
+def _load(result: dict) -> str:
+    """``; load X`` for a result that recorded the load average when it started."""
+    load = result.get("load_1min")
+    return f"; load {load:.2f}" if load is not None else ""
+
+
+def _per_s(result: dict) -> float:
+    return result["node_days"] / result["seconds"]
+
+
+def _relative(path) -> str:
+    path = Path(path)
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def _two_node_section(two_node: dict, lines: list[str]) -> list[str]:
+    """The 2-node problem, engine vs the NumPy program; returns its target rows."""
+    np_ = two_node["numpy"]
+    np_rate = _per_s(np_)
+    engine = sorted(two_node["engine"], key=lambda c: (c["threads"], c["paths"]))
+    lines.append(
+        f"Small network: the classic 2-node problem (`{_relative(two_node['scenario'])}`: a "
+        "supplier with Markov outages, fail 0.01 / recover 0.1 a day, lead time 7, "
+        "Poisson(20) demand at one DC, order-up-to 260, lost sales, 365 days), on the "
+        "engine (reducing sink) and as the same model written as a NumPy program "
+        f"vectorised over paths (`benchmarks/numpy_two_node.py`, chunks of "
+        f"{np_.get('chunk', 8192)} paths, NumPy's Generator, one core)."
+    )
+    lines.append("")
+    lines.append(
+        "| program | paths | threads | seconds | node-days/s | per core / NumPy | "
+        "fill rate | peak RSS | load at start |"
+    )
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for c in engine:
+        lines.append(
+            f"| engine | {_paths(c['paths'])} | {c['threads']} | {c['seconds']:.1f} | "
+            f"{_rate(_per_s(c))} | {_per_s(c) / c['threads'] / np_rate:.2f}x | "
+            f"{c['fill_rate'][0]:.3%} | {_mib(c['peak_rss_bytes'])} | {c['load_1min']:.2f} |"
+        )
+    lines.append(
+        f"| NumPy | {_paths(np_['paths'])} | 1 | {np_['seconds']:.1f} | {_rate(np_rate)} | "
+        f"1x | {np_['fill_rate']:.3%} +- {np_['fill_se']:.3%} | "
+        f"{_mib(np_['peak_rss_bytes'])} | {np_['load_1min']:.2f} |"
+    )
+    per_core = max(_per_s(c) / c["threads"] for c in engine)
+    goal = TARGETS["small_numpy_ratio"]
+    return [
+        f"| small network (2 nodes) vs NumPy, core for core | >= {goal:.0f}x | "
+        f"{per_core / np_rate:.2f}x | {_ok(per_core / np_rate >= goal)} |"
+    ]
+
+
+def _cli_section(cli: dict, lines: list[str]) -> list[str]:
+    """Automotive through the CLI vs the reducing sink; returns its target row."""
+    sink = cli["sink"]
+    # the same paths, strategies and network: compare times (node-days are equal)
+    extra = cli["seconds"] / sink["seconds"] - 1
+    inner = cli.get("inner_seconds")
+    lines.append(
+        f"Through the CLI: `resilience run {_relative(cli['scenario'])} --paths "
+        f"{cli['paths']} --threads {cli['threads']} --out run.zarr`, end to end in a new "
+        "process (import, cached compile, simulation, writing the dataset, the risk "
+        f"table): {cli['seconds']:.1f} s, {_rate(_per_s(cli))} node-days/s"
+        + (f" (the CLI's own timer: {inner:.1f} s)" if inner is not None else "")
+        + f", {_size(cli['bytes_written'])} written, peak RSS {_mib(cli['peak_rss_bytes'])}"
+        f"{_load(cli)}. The engine with the reducing sink on the same paths and threads: "
+        f"{sink['seconds']:.1f} s, {_rate(_per_s(sink))} node-days/s, peak RSS "
+        f"{_mib(sink['peak_rss_bytes'])}{_load(sink)}. The CLI's time end to end is "
+        f"{extra:+.1%} over the sink's."
+    )
+    goal = TARGETS["cli_overhead"]
+    return [
+        f"| CLI end to end vs the sink, {_paths(cli['paths'])} paths, {cli['threads']} "
+        f"threads | within {goal:.0%} | {extra:+.1%} | {_ok(extra <= goal)} |"
+    ]
+
+
+def _scaling_section(scaling: dict, lines: list[str]) -> list[str]:
+    """Node-count scaling on generated networks; returns its target row."""
+    rows = sorted(scaling["rows"], key=lambda r: r["nodes"])
+    lines.append(
+        "Scaling with the network: synthetic layered networks "
+        f"(`resilience generate-network N --seed {scaling['seed']}`: suppliers -> tier-1 "
+        "plants -> assembly plants -> DCs, 2 strategies; docs/scenario-format.md), about "
+        "the same node-days at every size (paths ~ 1 / nodes), "
+        f"{scaling['threads']} threads, the engine with the reducing sink and the CLI "
+        "writing the dataset (end to end, as above)."
+    )
+    lines.append("")
+    lines.append(
+        "| nodes | paths | blocks of | node-days/s | peak RSS | load | CLI node-days/s | "
+        "CLI peak RSS | bytes written | CLI load |"
+    )
+    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        e, c = r["engine"], r.get("cli")
+        cli_cells = (
+            f"{_rate(_per_s(c))} | {_mib(c['peak_rss_bytes'])} | "
+            f"{_size(c['bytes_written'])} | {c['load_1min']:.2f}"
+            if c is not None
+            else "- | - | - | -"
+        )
+        lines.append(
+            f"| {r['nodes']:,} | {e['paths']:,} | {r['block_size']} | {_rate(_per_s(e))} | "
+            f"{_mib(e['peak_rss_bytes'])} | {e['load_1min']:.2f} | {cli_cells} |"
+        )
+    rates = {r["nodes"]: _per_s(r["engine"]) for r in rows}
+    low, high = min(rates, key=rates.get), max(rates, key=rates.get)
+    spread = 1 - rates[low] / rates[high]
+    goal = TARGETS["scaling_spread"]
+    return [
+        f"| node-days/s flat from {rows[0]['nodes']:,} to {rows[-1]['nodes']:,} nodes | "
+        f"within {goal:.0%} | lowest ({low:,} nodes) {spread:.1%} below highest "
+        f"({high:,} nodes) | {_ok(spread <= goal)} |"
+    ]
+
+
+def _rng_section(rng: list[dict], lines: list[str]) -> None:
+    lines.append(
+        "RNG ceiling: the kernel's keyed random draws alone (`benchmarks/rng_ceiling.py`: a "
+        "bare njit loop calling `resilience.kernels.rng`'s path_key, stream_key and uniform "
+        "in the kernel's pattern, 32 paths in lockstep, one thread), as many stream keys "
+        "per path and uniforms per path-day as the kernel makes for the scenario, against "
+        "the kernel's node-days/s per thread."
+    )
+    lines.append("")
+    lines.append(
+        "| scenario | keys per path | draws per path-day | draws/s | ceiling node-days/s | "
+        "kernel node-days/s per thread | kernel / ceiling | load |"
+    )
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rng:
+        ceiling = r["paths"] * r["horizon"] * r["nodes"] / r["seconds"]
+        kernel = r.get("kernel_rate")
+        lines.append(
+            f"| {r['name']} | {r['keys_per_path']} | {r['draws_per_day']} | "
+            f"{_rate(r['draws'] / r['seconds'])} | {_rate(ceiling)} | "
+            + (f"{_rate(kernel)} | {kernel / ceiling:.1%}" if kernel else "- | -")
+            + f" | {r['load_1min']:.2f} |"
+        )
 
 
 def write_readme(text: str, path: Path = README) -> None:
@@ -483,11 +796,33 @@ def write_readme(text: str, path: Path = README) -> None:
 # ----------------------------------------------------------------------------- main
 
 
+def scale_plan(nodes: int, paths_at_16: int, threads: int, blocks_per_thread: int) -> tuple:
+    """(paths, block size) for a generated network of ``nodes`` nodes: about
+    ``paths_at_16 x 16 / nodes`` paths (the same node-days at every size), in blocks of a
+    multiple of 32 paths (at most the engine's default), a whole number of blocks per
+    thread (at least ``blocks_per_thread``), so no thread idles at the end."""
+    from resilience.engine import DEFAULT_BLOCK_SIZE
+
+    target = max(1, paths_at_16 * 16 // nodes)
+    per_block = target / (blocks_per_thread * threads)
+    size = min(DEFAULT_BLOCK_SIZE, max(32, 32 * round(per_block / 32)))
+    per_thread = max(blocks_per_thread, round(target / (size * threads)))
+    return size * per_thread * threads, size
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--paths", default="100000,1000000", help="comma-separated path counts")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    ap.add_argument("--quick", action="store_true", help="small smoke version (2k/20k paths)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="small smoke version: 2k/8k paths, small 2-node, CLI, scaling and RNG runs",
+    )
     ap.add_argument(
         "--numpy-paths",
         type=int,
@@ -504,6 +839,41 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--scenario", default=str(SCENARIO))
     ap.add_argument(
+        "--two-node-paths",
+        type=int,
+        default=None,
+        help="paths of the 2-node problem on the engine (default 1000000; 0: skip it)",
+    )
+    ap.add_argument(
+        "--two-node-numpy-paths",
+        type=int,
+        default=None,
+        help="paths of the 2-node NumPy program (default 100000)",
+    )
+    ap.add_argument(
+        "--cli-paths",
+        type=int,
+        default=None,
+        help="paths of the CLI run (default: the smallest path count; 0: skip it)",
+    )
+    ap.add_argument(
+        "--scale-nodes",
+        default=",".join(map(str, SCALE_NODES)),
+        help="node counts of the scaling table ('': skip it)",
+    )
+    ap.add_argument(
+        "--scale-paths",
+        type=int,
+        default=None,
+        help="paths at 16 nodes in the scaling table, ~1/nodes elsewhere (default 100000)",
+    )
+    ap.add_argument(
+        "--rng-paths",
+        type=int,
+        default=None,
+        help="paths of the RNG ceiling (default: the smallest path count; 0: skip it)",
+    )
+    ap.add_argument(
         "--write-readme",
         action="store_true",
         help=f"replace the text between {START} and {END} in README.md",
@@ -518,71 +888,139 @@ def main(argv=None) -> int:
 
     from resilience.engine import DEFAULT_BLOCK_SIZE
     from resilience.scenario.schema import load_scenario
+    from resilience.scenario.synthetic import layered_network, to_yaml
 
     paths = [int(p) for p in args.paths.split(",")]
     threads = [int(t) for t in args.threads.split(",")]
     if args.quick:
-        paths = [2000, 20000]
+        paths = [2000, 8000]
+
+    def sized(value, full, quick):
+        return value if value is not None else quick if args.quick else full
+
     numpy_paths = args.numpy_paths or min(paths)
+    two_node_paths = sized(args.two_node_paths, 1_000_000, 20_000)
+    two_node_numpy_paths = sized(args.two_node_numpy_paths, 100_000, 20_000)
+    cli_paths = sized(args.cli_paths, min(paths), min(paths))
+    scale_nodes = [int(n) for n in args.scale_nodes.split(",") if n.strip()]
+    scale_paths = sized(args.scale_paths, 100_000, 2048)
+    rng_paths = sized(args.rng_paths, min(paths), min(paths))
     strategies = args.strategies.split(",") if args.strategies else None
     block_size = args.block_size or DEFAULT_BLOCK_SIZE
     scenario = load_scenario(args.scenario)
     chosen = strategies or scenario.strategy_names
     n_nodes = len(scenario.nodes)
     scenario_desc = (
-        f"`{Path(args.scenario).relative_to(REPO) if Path(args.scenario).is_relative_to(REPO) else args.scenario}` "
+        f"`{_relative(args.scenario)}` "
         f"({n_nodes} nodes, {scenario.horizon_days} days, {len(chosen)} strategies)"
     )
     common = {"scenario": args.scenario, "strategies": strategies, "block_size": block_size}
+    top_threads = max(threads)
 
     m = machine()
     loads = [os.getloadavg()[0]]
-    print(
-        f"# {m['cpu']}, {m['usable_cpus']} usable CPUs, {_gib(m['ram_bytes'])}; "
-        f"load {loads[0]:.2f}",
-        file=sys.stderr,
+    _say(
+        f"# {m['cpu']}, {m['usable_cpus']} usable CPUs, {_gib(m['ram_bytes'])}; load {loads[0]:.2f}"
     )
     if loads[0] > 0.5:
-        print("warning: the machine is busy; timings will be pessimistic", file=sys.stderr)
+        _say("warning: the machine is busy; timings will be pessimistic")
 
     with tempfile.TemporaryDirectory(prefix="numba-cold-") as cache:
         cold = spawn("compile", common, env={"NUMBA_CACHE_DIR": cache})
         cached = spawn("compile", common, env={"NUMBA_CACHE_DIR": cache})
-    print(
-        f"compile: cold {cold['first_call_s']:.1f} s, cached {cached['first_call_s']:.2f} s",
-        file=sys.stderr,
-    )
+    _say(f"compile: cold {cold['first_call_s']:.1f} s, cached {cached['first_call_s']:.2f} s")
     # make sure the default cache is warm for the engine children (untimed anyway)
     spawn("compile", common)
+
+    def engine_run(spec: dict, label: str) -> dict:
+        c = spawn("engine", spec)
+        _say(
+            f"{label}{c['paths']:>9} paths x {c['threads']} threads: {c['seconds']:.1f} s, "
+            f"{_per_s(c):.3g} node-days/s, peak {_mib(c['peak_rss_bytes'])}, "
+            f"load {c['load_1min']:.2f}"
+        )
+        return c
 
     configs = []
     for n in sorted(paths):
         for t in sorted(threads):
-            c = spawn("engine", {**common, "paths": n, "threads": t})
-            configs.append(c)
-            print(
-                f"{n:>9} paths x {t} threads: {c['seconds']:.1f} s, "
-                f"{c['node_days'] / c['seconds']:.3g} node-days/s, peak "
-                f"{_mib(c['peak_rss_bytes'])}, load {c['load_1min']:.2f}",
-                file=sys.stderr,
-            )
+            configs.append(engine_run({**common, "paths": n, "threads": t}, ""))
     overhead = None
     if args.rounds > 0:
         overhead = spawn(
             "overhead",
-            {**common, "paths": max(paths), "threads": max(threads), "rounds": args.rounds},
+            {**common, "paths": max(paths), "threads": top_threads, "rounds": args.rounds},
         )
-        print(
+        _say(
             f"overhead: engine {sum(overhead['engine_seconds']):.1f} s, plain loop "
-            f"{sum(overhead['plain_seconds']):.1f} s",
-            file=sys.stderr,
+            f"{sum(overhead['plain_seconds']):.1f} s"
         )
     numpy_ = spawn("numpy", {**common, "paths": numpy_paths})
-    print(
-        f"numpy: {numpy_['seconds']:.1f} s, "
-        f"{numpy_['node_days'] / numpy_['seconds']:.3g} node-days/s",
-        file=sys.stderr,
-    )
+    _say(f"numpy: {numpy_['seconds']:.1f} s, {_per_s(numpy_):.3g} node-days/s")
+
+    two_node = None
+    if two_node_paths > 0:
+        small = {"scenario": str(TWO_NODE), "strategies": None, "block_size": block_size}
+        engines = [
+            engine_run({**small, "paths": two_node_paths, "threads": t}, "2-node: ")
+            for t in sorted(threads)
+        ]
+        np2 = spawn("numpy_two_node", {"paths": two_node_numpy_paths})
+        _say(f"2-node numpy: {np2['seconds']:.1f} s, {_per_s(np2):.3g} node-days/s")
+        two_node = {"scenario": str(TWO_NODE), "engine": engines, "numpy": np2}
+
+    cli = None
+    if cli_paths > 0:
+        spec = {**common, "paths": cli_paths, "threads": top_threads}
+        cli = spawn("cli", spec)
+        sink = next(
+            (c for c in configs if c["paths"] == cli_paths and c["threads"] == top_threads),
+            None,
+        ) or engine_run(spec, "sink for the CLI: ")
+        cli.update(sink=sink, scenario=args.scenario)
+        _say(
+            f"cli: {cli['seconds']:.1f} s end to end, {_size(cli['bytes_written'])} written, "
+            f"peak {_mib(cli['peak_rss_bytes'])}; sink {sink['seconds']:.1f} s"
+        )
+
+    scaling = None
+    if scale_nodes:
+        rows = []
+        with tempfile.TemporaryDirectory(prefix="resilience-networks-") as tmp:
+            for n in scale_nodes:
+                path = Path(tmp) / f"layered-{n}.yaml"
+                path.write_text(to_yaml(layered_network(n, seed=NETWORK_SEED)))
+                n_paths, size = scale_plan(n, scale_paths, top_threads, 1 if args.quick else 4)
+                spec = {
+                    "scenario": str(path),
+                    "strategies": None,
+                    "block_size": size,
+                    "paths": n_paths,
+                    "threads": top_threads,
+                }
+                e = engine_run(spec, f"{n:>5} nodes: ")
+                c = spawn("cli", spec)
+                _say(
+                    f"{n:>5} nodes, CLI: {c['seconds']:.1f} s, {_per_s(c):.3g} node-days/s, "
+                    f"{_size(c['bytes_written'])} written, peak {_mib(c['peak_rss_bytes'])}"
+                )
+                rows.append({"nodes": n, "block_size": size, "engine": e, "cli": c})
+        scaling = {"threads": top_threads, "seed": NETWORK_SEED, "rows": rows}
+
+    rng = []
+    if rng_paths > 0:
+
+        def per_thread(results: list[dict]) -> float | None:
+            return max((_per_s(c) / c["threads"] for c in results), default=None)
+
+        measured = [(f"`{_relative(args.scenario)}`", args.scenario, configs)]
+        if two_node is not None:
+            measured.append((f"`{_relative(TWO_NODE)}`", str(TWO_NODE), two_node["engine"]))
+        for name, path, results in measured:
+            r = spawn("rng", {"scenario": path, "paths": rng_paths})
+            r.update(name=name, kernel_rate=per_thread(results))
+            rng.append(r)
+            _say(f"rng {name}: {r['draws'] / r['seconds']:.3g} draws/s")
     loads.append(os.getloadavg()[0])
 
     when = dt.date.today().isoformat()
@@ -600,11 +1038,15 @@ def main(argv=None) -> int:
         when,
         block_size,
         command,
+        two_node=two_node,
+        cli=cli,
+        scaling=scaling,
+        rng=rng,
     )
     print(text)
     if args.write_readme:
         write_readme(text)
-        print(f"\n(written to {README})", file=sys.stderr)
+        _say(f"\n(written to {README})")
     return 0
 
 

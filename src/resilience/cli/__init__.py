@@ -17,6 +17,8 @@ COMMANDS = {
     "sweep": "resilience.cli.sweep:sweep",
     "merge": "resilience.cli.merge:merge",
     "examples": "resilience.cli.examples:examples",
+    "generate-network": "resilience.cli.generate:generate_network",
+    "optimize": "resilience.cli.optimize:optimize",
 }
 
 

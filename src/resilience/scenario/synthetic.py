@@ -8,13 +8,13 @@ writing out (:func:`to_yaml`; ``resilience generate-network N --out FILE.yaml``)
 Four tiers, sized as fixed shares of the node count ``n`` (:func:`tier_sizes`) so that
 the mix of work per node stays the same at every size::
 
-    suppliers  (the rest, ~3/8)  each makes a part; parts come in pairs of suppliers
+    suppliers  the rest (~3/8)   each makes a part; parts come in pairs of suppliers
       |                          in two different regions (dual-source candidates)
-    tier-1     (n // 4)          each makes a module from 2 parts (BOM 1 + 2 units)
+    tier-1     max(1, n // 4)    plant j makes a module from parts 2j, 2j+1 (1 + 2 units)
       |
-    assembly   (n // 8)          each makes a product from the modules j with j % A == k
+    assembly   max(1, n // 8)    plant k makes a product from the modules j with j % A == k
       |
-    DCs        (n // 4)          each sells the product of assembly i % A; Poisson demand
+    DCs        max(1, n // 4)    DC i sells the product of assembly i % A; Poisson demand
 
 Every count of disturbances also grows with ``n``: ``max(2, n // 16)`` production
 regions with two regional shocks each (a full stop and a half-capacity one), one market

@@ -8,12 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from resilience.compiler import FILL_BINS, ON_HAND_BINS, Network, compile_strategy
-from resilience.kernels.simulate import (
-    N_NODE_METRICS,
-    N_PATH_METRICS,
-    simulate_paths,
-    simulate_paths_parallel,
-)
+from resilience.kernels.simulate import N_NODE_METRICS, N_PATH_METRICS, simulate_paths
 from resilience.scenario.model import Scenario
 
 
@@ -48,18 +43,9 @@ def run_kernel(
     path_start: int,
     n_paths: int,
     out: KernelOutput | None = None,
-    *,
-    parallel_chunks: int = 0,
 ) -> KernelOutput:
-    """Paths ``path_start ..`` of ``net``; histograms and sums accumulate into ``out``.
-
-    ``parallel_chunks`` > 0 runs ``simulate_paths_parallel`` with that many chunks.
-    """
+    """Paths ``path_start ..`` of ``net``; histograms and sums accumulate into ``out``."""
     if out is None:
         out = empty_output(net, n_paths)
-    args = (net, np.uint64(seed), path_start, n_paths, *out)
-    if parallel_chunks:
-        simulate_paths_parallel(*args, parallel_chunks)
-    else:
-        simulate_paths(*args)
+    simulate_paths(net, np.uint64(seed), path_start, n_paths, *out)
     return out

@@ -1,8 +1,7 @@
 """Properties of the kernel on random networks (tests/strategies.py): conservation of
 units, bounds on fill, full service without disruptions, monotonicity in buffer on a
 single-stage network, common random numbers across strategies, and invariance of every
-output (histograms and fixed-point sums included) to how paths are split into blocks,
-and to the serial vs parallel kernel."""
+output (histograms and fixed-point sums included) to how paths are split into blocks."""
 
 from __future__ import annotations
 
@@ -172,16 +171,3 @@ def test_any_split_into_blocks_gives_the_same_bits(scenario, seed, path_start, n
             views._replace(path_out=views.path_out[lo:hi], node_out=views.node_out[lo:hi]),
         )
     _assert_identical(whole, views)
-
-
-@given(
-    scenario=scenarios(),
-    seed=seeds,
-    n=st.integers(1, 70),
-    chunks=st.integers(1, 5),
-)
-def test_parallel_kernel_equals_serial(scenario, seed, n, chunks):
-    net = network(scenario, scenario.strategy_names[0])
-    _assert_identical(
-        run_kernel(net, seed, 3, n, parallel_chunks=chunks), run_kernel(net, seed, 3, n)
-    )

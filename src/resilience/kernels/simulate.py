@@ -6,16 +6,27 @@ tests/reference.py re-implements the same day in plain Python to check this file
 for path. Each path is reduced here to summary metrics, so memory grows with the block,
 never with paths x days x nodes. Paths run in lockstep groups of LANES
 (see simulate_paths) so that the arithmetic of a day runs as SIMD over paths.
+
+``simulate_paths`` is a short driver; each step of the model's day is an
+``inline="always"`` function below it, in the order the day runs them. Inlining happens
+on numba's IR before typing, so the steps compile into the driver as one function, with
+the driver's ``error_model``, exactly as if their bodies were written in it. They stay in
+this file because numba's ``cache=True`` only notices changes to the cached function's own
+file: a step in another module could be edited under a stale cached driver.
+
+Shapes: N nodes, P stock points, A lanes, D DCs, R regions, RS region shocks, K lane
+shocks, M surges, H pipeline slots, T days, W = LANES paths of a group.
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from resilience.kernels import rng
 
-# Columns of ``path_out`` [paths, N_PATH_METRICS]; names in resilience.metrics.PATH_METRICS.
+# Columns of ``path_out`` [paths, N_PATH_METRICS]; names in results.catalogue.PATH_METRICS.
 DEMAND, FILLED, LOST, BACKLOG_END, STOCKOUT_DAYS = 0, 1, 2, 3, 4
 MEAN_ON_HAND, MEAN_BACKLOG = 5, 6
 PURCHASE, HOLDING, LOST_SALES_COST, BACKLOG_COST, QUALIFICATION = 7, 8, 9, 10, 11
@@ -34,9 +45,84 @@ HIST_CHUNK = 32  # a multiple of LANES, so a chunk of paths is whole groups
 # one path at a time; 64 no faster than 32.
 LANES = 32
 UNIT_EPS = 1e-9
-FILL_FIXED_POINT = 4294967296.0  # 2**32, see compile.FILL_FIXED_POINT
+FILL_FIXED_POINT = 4294967296.0  # 2**32; why these values: resilience.compiler
 ON_HAND_FIXED_POINT = 256.0
-GUIDE_RESOLUTION = 8  # see compile.GUIDE_RESOLUTION
+GUIDE_RESOLUTION = 8  # see resilience.compiler
+
+
+class Keys(NamedTuple):
+    """Random stream keys of one group's paths (uint64, rows of LANES)."""
+
+    node: np.ndarray  # [3, N, W] chain, outage duration, its second uniform
+    rshock: np.ndarray  # [RS, W]
+    lshock: np.ndarray  # [K, W]
+    surge: np.ndarray  # [M, W]
+    demand: np.ndarray  # [D, W]
+
+
+class State(NamedTuple):
+    """What a group's paths carry from one day to the next."""
+
+    up: np.ndarray  # bool [N, W] node's own chain
+    down_left: np.ndarray  # int64 [N, W] days left of a heavy-tailed outage after today
+    rs_active: np.ndarray  # bool [RS, W]
+    ls_active: np.ndarray  # bool [K, W]
+    su_active: np.ndarray  # bool [M, W]
+    on_hand: np.ndarray  # [P, W]
+    in_transit: np.ndarray  # [P, W]
+    backlog: np.ndarray  # [P, W]
+    pipe: np.ndarray  # [H, P, W] arrivals by day slot (day % H)
+
+
+class Totals(NamedTuple):
+    """Per-path accumulators of a group, reduced into path_out / node_out at the end."""
+
+    node: np.ndarray  # [N_NODE_METRICS, N, W]
+    first_disruption: np.ndarray  # int64 [W], -1 = not yet
+    first_shortage: np.ndarray  # int64 [W]
+    recovered: np.ndarray  # int64 [W]
+    sum_on_hand: np.ndarray  # [W] (all the [W] rows below are sums over days)
+    sum_backlog: np.ndarray
+    demand: np.ndarray
+    filled: np.ndarray
+    lost: np.ndarray
+    stockout_days: np.ndarray
+    purchase: np.ndarray
+    holding: np.ndarray
+    lost_cost: np.ndarray
+    backlog_cost: np.ndarray
+    shipped: np.ndarray
+    received: np.ndarray
+    consumed: np.ndarray
+
+
+class Day(NamedTuple):
+    """Scratch rows of the current day, rewritten every day."""
+
+    avail: np.ndarray  # [N, W] own_up x region factor
+    cap_left: np.ndarray  # [N, W] outflow the node may still send today
+    region_factor: np.ndarray  # [R, W]
+    lane_left: np.ndarray  # [A, W] lane capacity left today
+    impaired: np.ndarray  # bool [W] some node has avail < 1
+    failed: np.ndarray  # bool [W] the node being updated failed today
+    stockout: np.ndarray  # bool [W]
+    dc_demand: np.ndarray  # [W] the demand of the DC being served
+    demand: np.ndarray  # [W] network demand today
+    filled: np.ndarray  # [W]
+    on_hand: np.ndarray  # [W] network on hand after serving
+    backlog: np.ndarray  # [W]
+
+
+class Orders(NamedTuple):
+    """Scratch rows of the stock point being replenished."""
+
+    order: np.ndarray  # [W]
+    up_share: np.ndarray  # [W] summed share of its UP sources
+    material: np.ndarray  # [W] what the source being priced can make or pick
+    left: np.ndarray  # [W] order not shipped yet
+    lead: np.ndarray  # int64 [W]
+    limit: np.ndarray  # [max sources, W]
+    ship: np.ndarray  # [max sources, W]
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -77,7 +163,7 @@ def _outage_days(kind, a, b, u1, u2, cap):
 
 @njit(inline="always", nogil=True, cache=True)
 def _outflow_limit(cap_left, avail, capacity, request):
-    """What a node may still send out today for ``request`` (docs/model-notes.md)."""
+    """What a node may still send out today for ``request`` (docs/model.md, Disruptions)."""
     if avail <= 0.0:
         return 0.0
     if avail < 1.0 and capacity == np.inf:
@@ -123,551 +209,789 @@ def simulate_paths(
     tests/reference.py. The last group of a block is padded with the paths that follow
     it; their results are dropped.
     """
-    # Bind every array once, and keep helpers scalar-only: reading a field of the
-    # NamedTuple in a loop, or passing it to a function, makes numba refcount its arrays
-    # on every use (measured 5x slower on a 2-node network).
-    node_kind = net.node_kind
-    node_region = net.node_region
-    node_capacity = net.node_capacity
-    node_fail_p = net.node_fail_p
-    node_recover_p = net.node_recover_p
-    node_duration_kind = net.node_duration_kind
-    node_duration_a = net.node_duration_a
-    node_duration_b = net.node_duration_b
-    node_pos_ptr = net.node_pos_ptr
-    node_out_pos = net.node_out_pos
-    processing_order = net.processing_order
-    pos_node = net.pos_node
-    pos_order_up_to = net.pos_order_up_to
-    pos_holding_cost = net.pos_holding_cost
-    pos_bom_qty = net.pos_bom_qty
-    pos_mode = net.pos_mode
-    pos_src_ptr = net.pos_src_ptr
-    src_lane = net.src_lane
-    src_share = net.src_share
-    lane_src_node = net.lane_src_node
-    lane_lead_time = net.lane_lead_time
-    lane_capacity = net.lane_capacity
-    lane_unit_cost = net.lane_unit_cost
-    lane_shock_ptr = net.lane_shock_ptr
-    lane_shock_idx = net.lane_shock_idx
-    dc_node = net.dc_node
-    dc_pos = net.dc_pos
-    dc_poisson = net.dc_poisson
-    dc_mean = net.dc_mean
-    dc_lost_margin = net.dc_lost_margin
-    dc_backlog_penalty = net.dc_backlog_penalty
-    dc_surge_ptr = net.dc_surge_ptr
-    dc_surge_idx = net.dc_surge_idx
-    dc_table_ptr = net.dc_table_ptr
-    table_mult = net.table_mult
-    table_cdf_ptr = net.table_cdf_ptr
-    table_cdf = net.table_cdf
-    table_guide = net.table_guide
-    rshock_region = net.rshock_region
-    rshock_start = net.rshock_start
-    rshock_end = net.rshock_end
-    rshock_fraction = net.rshock_fraction
-    lshock_start = net.lshock_start
-    lshock_end = net.lshock_end
-    lshock_extra = net.lshock_extra
-    surge_start = net.surge_start
-    surge_end = net.surge_end
-    backorder = net.backorder
-    n_regions = net.n_regions
-    on_hand_max = net.on_hand_max
-    qualification = net.qualification_cost_per_day * net.horizon
+    # The steps take the Network and the NamedTuples below whole and bind the fields they
+    # use at their top, before any branch. So inlined, they leave no refcount operation
+    # inside the day loop: numba's refcount pruning removes every binding's incref/decref
+    # pair (checked on the optimized IR). It did not where a step was called two loops
+    # deep inside another (per source inside the stock-point loop), hence _take and
+    # _deliver loop over the sources themselves; and a tuple passed to a function that is
+    # not inlined is refcounted on every call (measured 5x slower on a 2-node network).
     T = net.horizon
     H = net.pipeline_len
-    N = node_kind.shape[0]
-    P = pos_node.shape[0]
-    A = lane_src_node.shape[0]
-    D = dc_node.shape[0]
-    RS = rshock_region.shape[0]
-    K = lshock_start.shape[0]
-    M = surge_start.shape[0]
     B = on_hand_hist.shape[1]
-    W = LANES
-    max_sources = 1
-    for p in range(P):
-        max_sources = max(max_sources, pos_src_ptr[p + 1] - pos_src_ptr[p])
-    on_hand_start = 0.0
-    for p in range(P):
-        on_hand_start += pos_order_up_to[p]
-
-    # scratch rows of W lanes, rewritten every day
-    avail = np.ones((N, W))
-    cap_left = np.zeros((N, W))
-    region_factor = np.ones((n_regions, W))
-    lane_left = np.zeros((A, W))
-    order = np.zeros(W)
-    up_share = np.zeros(W)
-    material = np.zeros(W)
-    left = np.zeros(W)
-    lead = np.zeros(W, np.int64)
-    limit = np.zeros((max_sources, W))
-    ship = np.zeros((max_sources, W))
-    node_keys = np.zeros((3, N, W), np.uint64)  # [stream, node, lane]
-    rs_keys = np.zeros((RS, W), np.uint64)
-    ls_keys = np.zeros((K, W), np.uint64)
-    su_keys = np.zeros((M, W), np.uint64)
-    dc_keys = np.zeros((D, W), np.uint64)
-    impaired = np.zeros(W, np.bool_)
-    failed = np.zeros(W, np.bool_)
-    stockout = np.zeros(W, np.bool_)
-    day_demand = np.zeros(W)
-    day_filled = np.zeros(W)
-    total_on_hand = np.zeros(W)
-    total_backlog = np.zeros(W)
+    keys = _new_keys(net)
+    day = _new_day(net)
+    orders = _new_orders(net)
     # Histogram bins are recorded per path and added to the [T, bins] histograms a chunk
     # of paths at a time: updating the histograms every day walks ~1 MB per path and
     # thrashes the L2 cache (measured 1.8x slower).
     fill_bins = np.zeros((HIST_CHUNK, T), np.int64)
     on_hand_bins = np.zeros((HIST_CHUNK, T), np.int64)
 
-    for g in range(0, n_paths, W):
-        n_real = min(W, n_paths - g)
-        for w in range(W):
-            pkey = rng.path_key(seed, path_start + g + w)
-            for n in range(N):
-                node_keys[0, n, w] = rng.stream_key(pkey, rng.NODE_CHAIN, n)
-                node_keys[1, n, w] = rng.stream_key(pkey, rng.NODE_DURATION, n)
-                node_keys[2, n, w] = rng.stream_key(pkey, rng.NODE_DURATION_2, n)
-            for k in range(RS):
-                rs_keys[k, w] = rng.stream_key(pkey, rng.REGION_SHOCK, k)
-            for k in range(K):
-                ls_keys[k, w] = rng.stream_key(pkey, rng.LANE_SHOCK, k)
-            for k in range(M):
-                su_keys[k, w] = rng.stream_key(pkey, rng.DEMAND_SURGE, k)
-            for j in range(D):
-                dc_keys[j, w] = rng.stream_key(pkey, rng.DEMAND, dc_node[j])
-
-        # initial state (day -1): all UP, no shock, on hand = S, empty pipelines, no
-        # backlog; state and per-path accumulators are one row of W lanes per entity
-        up = np.ones((N, W), np.bool_)
-        down_left = np.zeros((N, W), np.int64)
-        rs_active = np.zeros((RS, W), np.bool_)
-        ls_active = np.zeros((K, W), np.bool_)
-        su_active = np.zeros((M, W), np.bool_)
-        on_hand = np.empty((P, W))
-        for p in range(P):
-            on_hand[p, :] = pos_order_up_to[p]
-        in_transit = np.zeros((P, W))
-        backlog = np.zeros((P, W))
-        pipe = np.zeros((H, P, W))  # [day slot, stock point, lane]
-        node_acc = np.zeros((N_NODE_METRICS, N, W))  # [metric, node, lane]
-        first_disruption = np.full(W, -1, np.int64)
-        first_shortage = np.full(W, -1, np.int64)
-        recovered = np.full(W, -1, np.int64)
-        sum_on_hand = np.zeros(W)
-        sum_backlog = np.zeros(W)
-        demand_total = np.zeros(W)
-        filled_total = np.zeros(W)
-        lost_total = np.zeros(W)
-        stockout_days = np.zeros(W)
-        purchase = np.zeros(W)
-        holding = np.zeros(W)
-        lost_cost = np.zeros(W)
-        backlog_cost = np.zeros(W)
-        shipped_total = np.zeros(W)
-        received_total = np.zeros(W)
-        consumed_total = np.zeros(W)
-
+    for g in range(0, n_paths, LANES):
+        n_real = min(LANES, n_paths - g)
+        _set_keys(net, seed, path_start + g, keys)
+        state = _initial_state(net)
+        totals = _new_totals(net)
         for t in range(T):
-            # 1. update every disruption chain; the result is the state of day t
-            region_factor[:, :] = 1.0
-            for k in range(RS):
-                r = rshock_region[k]
-                fraction = rshock_fraction[k]
-                for w in range(W):
-                    active = _chain_step(
-                        rs_active[k, w],
-                        rng.uniform(rs_keys[k, w], t),
-                        rshock_start[k],
-                        rshock_end[k],
-                    )
-                    rs_active[k, w] = active
-                    if active and fraction < region_factor[r, w]:
-                        region_factor[r, w] = fraction
-            impaired[:] = False
-            for n in range(N):
-                fail_p = node_fail_p[n]
-                recover_p = node_recover_p[n]
-                capacity = node_capacity[n]
-                region = node_region[n]
-                if fail_p > 0.0 and node_duration_kind[n] == 0:
-                    # geometric outages: a branch-free day of the 2-state chain
-                    for w in range(W):
-                        u = rng.uniform(node_keys[0, n, w], t)
-                        up[n, w] = not (u < fail_p) if up[n, w] else u < recover_p
-                elif fail_p > 0.0:
-                    # heavy-tailed outages: count an outage down, or start one; the rare
-                    # failures draw their duration afterwards, outside the lane loop
-                    any_failure = False
-                    for w in range(W):
-                        was_up = up[n, w]
-                        left_days = down_left[n, w]
-                        failing = was_up and rng.uniform(node_keys[0, n, w], t) < fail_p
-                        failed[w] = failing
-                        any_failure |= failing
-                        up[n, w] = not failing if was_up else left_days == 0
-                        down_left[n, w] = left_days - 1 if left_days > 0 else 0
-                    if any_failure:
-                        for w in range(W):
-                            if failed[w]:
-                                down_left[n, w] = (
-                                    _outage_days(
-                                        node_duration_kind[n],
-                                        node_duration_a[n],
-                                        node_duration_b[n],
-                                        rng.uniform(node_keys[1, n, w], t),
-                                        rng.uniform(node_keys[2, n, w], t),
-                                        T + 1,
-                                    )
-                                    - 1
-                                )
-                for w in range(W):
-                    a = region_factor[region, w] if up[n, w] else 0.0
-                    avail[n, w] = a
-                    impaired[w] |= a < 1.0
-                    node_acc[N_IMPAIRED, n, w] += 1.0 if a < 1.0 else 0.0
-                    # a x inf = inf: unlimited capacity stays unlimited while UP
-                    cap_left[n, w] = a * capacity if a > 0.0 else 0.0
-            for k in range(K):
-                for w in range(W):
-                    ls_active[k, w] = _chain_step(
-                        ls_active[k, w],
-                        rng.uniform(ls_keys[k, w], t),
-                        lshock_start[k],
-                        lshock_end[k],
-                    )
-            for k in range(M):
-                for w in range(W):
-                    su_active[k, w] = _chain_step(
-                        su_active[k, w],
-                        rng.uniform(su_keys[k, w], t),
-                        surge_start[k],
-                        surge_end[k],
-                    )
-            for w in range(W):
-                if impaired[w] and first_disruption[w] < 0:
-                    first_disruption[w] = t
-
-            # 2. receive shipments due today (adding an empty slot changes nothing)
-            slot = t % H
-            for p in range(P):
-                for w in range(W):
-                    arriving = pipe[slot, p, w]
-                    on_hand[p, w] += arriving
-                    in_transit[p, w] -= arriving
-                    received_total[w] += arriving
-                    pipe[slot, p, w] = 0.0
-
-            # 3. serve demand at each DC from on hand
-            day_demand[:] = 0.0
-            day_filled[:] = 0.0
-            stockout[:] = False
-            for j in range(D):
-                n = dc_node[j]
-                p = dc_pos[j]
-                capacity = node_capacity[n]
-                lost_margin = dc_lost_margin[j]
-                for w in range(W):
-                    mask = 0
-                    for b in range(dc_surge_ptr[j + 1] - dc_surge_ptr[j]):
-                        if su_active[dc_surge_idx[dc_surge_ptr[j] + b], w]:
-                            mask |= 1 << b
-                    table = dc_table_ptr[j] + mask
-                    if dc_poisson[j]:
-                        # inverse CDF with a guide table: rarely a comparison beyond the first
-                        u = rng.uniform(dc_keys[j, w], t)
-                        start = table_cdf_ptr[table]
-                        size = (table_cdf_ptr[table + 1] - start) * GUIDE_RESOLUTION
-                        k = table_guide[start * GUIDE_RESOLUTION + min(int(u * size), size - 1)]
-                        while table_cdf[start + k] <= u:
-                            k += 1
-                        d = float(k)
-                    else:
-                        d = dc_mean[j] * table_mult[table]
-                    request = d + backlog[p, w] if backorder else d
-                    served = _min(
-                        _min(request, on_hand[p, w]),
-                        _outflow_limit(cap_left[n, w], avail[n, w], capacity, request),
-                    )
-                    on_hand[p, w] -= served
-                    cap_left[n, w] -= served
-                    consumed_total[w] += served
-                    from_backlog = _min(backlog[p, w], served)
-                    # min/max guard float round-off: a day never fills more than its
-                    # demand and a backlog never goes negative (tests/test_reference.py)
-                    filled = _min(d, served - from_backlog)
-                    unmet = d - filled
-                    if backorder:
-                        backlog[p, w] = _max(0.0, request - served)
-                    else:
-                        lost_total[w] += unmet
-                        node_acc[N_LOST, n, w] += unmet
-                        lost_cost[w] += unmet * lost_margin
-                    node_acc[N_DEMAND, n, w] += d
-                    node_acc[N_FILLED, n, w] += filled
-                    if unmet > UNIT_EPS:
-                        stockout[w] = True
-                        node_acc[N_STOCKOUT, n, w] += 1.0
-                    day_demand[w] += d
-                    day_filled[w] += filled
-
-            # on hand and backlog are measured after serving
-            total_on_hand[:] = 0.0
-            for p in range(P):
-                n = pos_node[p]
-                holding_cost = pos_holding_cost[p]
-                for w in range(W):
-                    x = on_hand[p, w]
-                    total_on_hand[w] += x
-                    holding[w] += x * holding_cost
-                    node_acc[N_ON_HAND, n, w] += x
-            total_backlog[:] = 0.0
-            for j in range(D):
-                p = dc_pos[j]
-                penalty = dc_backlog_penalty[j]
-                for w in range(W):
-                    x = backlog[p, w]
-                    total_backlog[w] += x
-                    backlog_cost[w] += x * penalty
-            for w in range(W):
-                sum_on_hand[w] += total_on_hand[w]
-                sum_backlog[w] += total_backlog[w]
-                demand_total[w] += day_demand[w]
-                filled_total[w] += day_filled[w]
-                if stockout[w]:
-                    stockout_days[w] += 1.0
-                    if first_disruption[w] >= 0 and first_shortage[w] < 0:
-                        first_shortage[w] = t
-                elif first_shortage[w] >= 0 and recovered[w] < 0:
-                    recovered[w] = t
-            for w in range(n_real):
-                row = (g + w) % HIST_CHUNK
-                fill = day_filled[w] / day_demand[w] if day_demand[w] > 0.0 else 1.0
-                fill_bins[row, t] = FILL_BINS - 1 if fill >= 1.0 else int(fill * (FILL_BINS - 1))
-                fill_sum[t] += np.int64(round(fill * FILL_FIXED_POINT))
-                ob = int(total_on_hand[w] / on_hand_max * B)
-                on_hand_bins[row, t] = min(max(ob, 0), B - 1)
-                on_hand_sum[t] += np.int64(round(total_on_hand[w] * ON_HAND_FIXED_POINT))
-
-            # 4. order and ship, each node before the nodes that supply it
-            for a in range(A):
-                for w in range(W):
-                    lane_left[a, w] = lane_capacity[a]
-            for idx in range(N):
-                n = processing_order[idx]
-                for p in range(node_pos_ptr[n], node_pos_ptr[n + 1]):
-                    S = pos_order_up_to[p]
-                    orders = False
-                    for w in range(W):
-                        order[w] = S - (on_hand[p, w] + in_transit[p, w] - backlog[p, w])
-                        orders |= order[w] > 0.0
-                    if not orders:
-                        continue
-                    s0 = pos_src_ptr[p]
-                    ns = pos_src_ptr[p + 1] - s0
-                    failover = pos_mode[p] == 1
-                    # what each source can ship today; sources of one stock point are
-                    # distinct nodes, so one shipment never changes another's limit
-                    up_share[:] = 0.0
-                    for s in range(ns):
-                        lane = src_lane[s0 + s]
-                        src = lane_src_node[lane]
-                        share = src_share[s0 + s]
-                        capacity = node_capacity[src]
-                        kind = node_kind[src]
-                        if kind == 0:
-                            material[:] = np.inf
-                        elif kind == 2:
-                            q = node_out_pos[src]
-                            for w in range(W):
-                                material[w] = on_hand[q, w]
-                        else:
-                            material[:] = np.inf
-                            for c in range(node_pos_ptr[src], node_pos_ptr[src + 1]):
-                                qty = pos_bom_qty[c]
-                                for w in range(W):
-                                    material[w] = _min(material[w], on_hand[c, w] / qty)
-                        for w in range(W):
-                            a = avail[src, w]
-                            most_asked = order[w] if failover else share * order[w]
-                            lim = _min(
-                                _min(
-                                    _outflow_limit(cap_left[src, w], a, capacity, most_asked),
-                                    lane_left[lane, w],
-                                ),
-                                material[w],
-                            )
-                            limit[s, w] = lim if a > 0.0 else 0.0
-                            up_share[w] += share if a > 0.0 else 0.0
-                    # split: each UP source is asked its share; failover: shares
-                    # renormalised over UP sources, then the shortfall re-asked in order.
-                    # A lane that does not order (or has no UP source) ships 0 everywhere.
-                    for w in range(W):
-                        left[w] = order[w]
-                    for s in range(ns):
-                        share = src_share[s0 + s]
-                        for w in range(W):
-                            lim = limit[s, w]
-                            asked = (share / up_share[w] if failover else share) * order[w]
-                            x = _min(asked, lim) if lim > 0.0 and order[w] > 0.0 else 0.0
-                            ship[s, w] = x
-                            left[w] -= x
-                    if failover:
-                        for s in range(ns):
-                            for w in range(W):
-                                extra = _min(left[w], limit[s, w] - ship[s, w])
-                                if left[w] > 0.0 and extra > 0.0:
-                                    ship[s, w] += extra
-                                    left[w] -= extra
-                    for s in range(ns):
-                        lane = src_lane[s0 + s]
-                        src = lane_src_node[lane]
-                        unit_cost = lane_unit_cost[lane]
-                        for w in range(W):
-                            x = ship[s, w]
-                            cap_left[src, w] -= x
-                            lane_left[lane, w] -= x
-                            purchase[w] += x * unit_cost
-                            shipped_total[w] += x
-                        kind = node_kind[src]
-                        if kind == 1:
-                            for c in range(node_pos_ptr[src], node_pos_ptr[src + 1]):
-                                qty = pos_bom_qty[c]
-                                for w in range(W):
-                                    used = ship[s, w] * qty
-                                    # x = on_hand / qty can consume a hair more than on hand
-                                    on_hand[c, w] = _max(0.0, on_hand[c, w] - used)
-                                    consumed_total[w] += used
-                        elif kind == 2:
-                            q = node_out_pos[src]
-                            for w in range(W):
-                                on_hand[q, w] -= ship[s, w]
-                                consumed_total[w] += ship[s, w]
-                        for w in range(W):
-                            lead[w] = lane_lead_time[lane]
-                        for f in range(lane_shock_ptr[lane], lane_shock_ptr[lane + 1]):
-                            k = lane_shock_idx[f]
-                            for w in range(W):
-                                if ls_active[k, w]:
-                                    lead[w] += lshock_extra[k]
-                        same_lead = True
-                        for w in range(W):
-                            same_lead &= lead[w] == lead[0]
-                        if same_lead and lead[0] == 0:
-                            for w in range(W):
-                                on_hand[p, w] += ship[s, w]
-                                received_total[w] += ship[s, w]
-                        elif same_lead:
-                            arrival = (slot + lead[0]) % H
-                            for w in range(W):
-                                pipe[arrival, p, w] += ship[s, w]
-                                in_transit[p, w] += ship[s, w]
-                        else:  # a lane shock hits some paths of the group only
-                            for w in range(W):
-                                x = ship[s, w]
-                                if lead[w] == 0:
-                                    on_hand[p, w] += x
-                                    received_total[w] += x
-                                else:
-                                    pipe[(slot + lead[w]) % H, p, w] += x
-                                    in_transit[p, w] += x
-
-        # reduce each real path of the group
-        for w in range(n_real):
-            i = g + w
-            out = path_out[i]
-            out[DEMAND] = demand_total[w]
-            out[FILLED] = filled_total[w]
-            out[LOST] = lost_total[w]
-            out[STOCKOUT_DAYS] = stockout_days[w]
-            out[MEAN_ON_HAND] = sum_on_hand[w] / T
-            out[MEAN_BACKLOG] = sum_backlog[w] / T
-            out[PURCHASE] = purchase[w]
-            out[HOLDING] = holding[w]
-            out[LOST_SALES_COST] = lost_cost[w]
-            out[BACKLOG_COST] = backlog_cost[w]
-            out[QUALIFICATION] = qualification
-            out[ON_HAND_START] = on_hand_start
-            end_on_hand = 0.0
-            end_in_transit = 0.0
-            for p in range(P):
-                end_on_hand += on_hand[p, w]
-                end_in_transit += in_transit[p, w]
-            out[ON_HAND_END] = end_on_hand
-            out[IN_TRANSIT_END] = end_in_transit
-            out[SHIPPED] = shipped_total[w]
-            out[RECEIVED] = received_total[w]
-            out[CONSUMED] = consumed_total[w]
-            end_backlog = 0.0
-            for j in range(D):
-                end_backlog += backlog[dc_pos[j], w]
-            out[BACKLOG_END] = end_backlog
-            fd = first_disruption[w]
-            out[FIRST_DISRUPTION] = fd if fd >= 0 else np.nan
-            fs = first_shortage[w]
-            out[DAYS_TO_SHORTAGE] = fs - fd if fs >= 0 else np.nan
-            rc = recovered[w]
-            out[RECOVERY_DAYS] = rc - fd if rc >= 0 else np.nan
-            for n in range(N):
-                for m in range(N_NODE_METRICS):
-                    node_out[i, n, m] = node_acc[m, n, w]
-                node_out[i, n, N_ON_HAND] /= T
+            # 1. every disruption chain, each on its own stream: the state of day t
+            _update_regions(net, keys, state, day, t)
+            _update_nodes(net, keys, state, day, totals, t)
+            _update_chains(state.ls_active, keys.lshock, net.lshock_start, net.lshock_end, t)
+            _update_chains(state.su_active, keys.surge, net.surge_start, net.surge_end, t)
+            # 2. receive; 3. serve, then measure on hand and backlog; 4. order and ship
+            _receive(state, totals, t % H)
+            _serve_demand(net, keys, state, day, totals, t)
+            _measure_stock(net, state, day, totals)
+            _measure_service(day, totals, t)
+            _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on_hand_sum)
+            _order_and_ship(net, state, day, orders, totals, t % H)
+        _reduce_group(net, state, totals, g, n_real, path_out, node_out)
         done = g + n_real
         if done % HIST_CHUNK == 0 or done == n_paths:
-            rows = (done - 1) % HIST_CHUNK + 1
-            for t in range(T):
-                for c in range(rows):
-                    fill_hist[t, fill_bins[c, t]] += 1
-                    on_hand_hist[t, on_hand_bins[c, t]] += 1
+            _flush_histograms(
+                fill_bins, on_hand_bins, (done - 1) % HIST_CHUNK + 1, fill_hist, on_hand_hist
+            )
 
 
-@njit(nogil=True, parallel=True, cache=True)
-def simulate_paths_parallel(
-    net,
-    seed,
-    path_start,
-    n_paths,
-    path_out,
-    node_out,
-    fill_hist,
-    on_hand_hist,
-    fill_sum,
-    on_hand_sum,
-    n_chunks,
-):
-    """``simulate_paths`` with the block split into ``n_chunks`` run on numba threads.
+# ----------------------------------------------------------------------------- set-up
 
-    Each chunk accumulates private histograms that are summed afterwards; integer sums,
-    so the result is identical to the serial kernel.
-    """
-    T = fill_hist.shape[0]
-    n_chunks = max(1, min(n_chunks, n_paths))
-    fh = np.zeros((n_chunks, T, fill_hist.shape[1]), np.int64)
-    oh = np.zeros((n_chunks, T, on_hand_hist.shape[1]), np.int64)
-    fs = np.zeros((n_chunks, T), np.int64)
-    os_ = np.zeros((n_chunks, T), np.int64)
-    for c in prange(n_chunks):
-        lo = c * n_paths // n_chunks
-        hi = (c + 1) * n_paths // n_chunks
-        simulate_paths(
-            net,
-            seed,
-            path_start + lo,
-            hi - lo,
-            path_out[lo:hi],
-            node_out[lo:hi],
-            fh[c],
-            oh[c],
-            fs[c],
-            os_[c],
+
+@njit(inline="always", nogil=True, cache=True)
+def _new_keys(net):
+    """Key arrays of one group (filled per group by _set_keys)."""
+    W = LANES
+    return Keys(
+        np.zeros((3, net.node_kind.shape[0], W), np.uint64),
+        np.zeros((net.rshock_region.shape[0], W), np.uint64),
+        np.zeros((net.lshock_start.shape[0], W), np.uint64),
+        np.zeros((net.surge_start.shape[0], W), np.uint64),
+        np.zeros((net.dc_node.shape[0], W), np.uint64),
+    )
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _new_day(net):
+    """Day scratch rows, allocated once per block (every step rewrites what it uses)."""
+    W = LANES
+    N = net.node_kind.shape[0]
+    return Day(
+        np.ones((N, W)),
+        np.zeros((N, W)),
+        np.ones((net.n_regions, W)),
+        np.zeros((net.lane_src_node.shape[0], W)),
+        np.zeros(W, np.bool_),
+        np.zeros(W, np.bool_),
+        np.zeros(W, np.bool_),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+    )
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _new_orders(net):
+    """Order scratch rows, allocated once per block; limit and ship get a row per source
+    of the stock point with the most sources."""
+    W = LANES
+    pos_src_ptr = net.pos_src_ptr
+    max_sources = 1
+    for p in range(pos_src_ptr.shape[0] - 1):
+        max_sources = max(max_sources, pos_src_ptr[p + 1] - pos_src_ptr[p])
+    return Orders(
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W, np.int64),
+        np.zeros((max_sources, W)),
+        np.zeros((max_sources, W)),
+    )
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _set_keys(net, seed, first_path, keys):
+    """Stream keys of paths ``first_path .. first_path + LANES - 1``: a path's streams
+    depend on its global index only, so the grouping changes no draw."""
+    dc_node = net.dc_node
+    node_keys = keys.node
+    rs_keys = keys.rshock
+    ls_keys = keys.lshock
+    su_keys = keys.surge
+    dc_keys = keys.demand
+    for w in range(LANES):
+        pkey = rng.path_key(seed, first_path + w)
+        for n in range(node_keys.shape[1]):
+            node_keys[0, n, w] = rng.stream_key(pkey, rng.NODE_CHAIN, n)
+            node_keys[1, n, w] = rng.stream_key(pkey, rng.NODE_DURATION, n)
+            node_keys[2, n, w] = rng.stream_key(pkey, rng.NODE_DURATION_2, n)
+        for k in range(rs_keys.shape[0]):
+            rs_keys[k, w] = rng.stream_key(pkey, rng.REGION_SHOCK, k)
+        for k in range(ls_keys.shape[0]):
+            ls_keys[k, w] = rng.stream_key(pkey, rng.LANE_SHOCK, k)
+        for k in range(su_keys.shape[0]):
+            su_keys[k, w] = rng.stream_key(pkey, rng.DEMAND_SURGE, k)
+        for j in range(dc_keys.shape[0]):
+            dc_keys[j, w] = rng.stream_key(pkey, rng.DEMAND, dc_node[j])
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _initial_state(net):
+    """Day -1: all UP, no shock, on hand = S, empty pipelines, no backlog."""
+    W = LANES
+    N = net.node_kind.shape[0]
+    P = net.pos_node.shape[0]
+    pos_order_up_to = net.pos_order_up_to
+    on_hand = np.empty((P, W))
+    for p in range(P):
+        on_hand[p, :] = pos_order_up_to[p]
+    return State(
+        np.ones((N, W), np.bool_),
+        np.zeros((N, W), np.int64),
+        np.zeros((net.rshock_region.shape[0], W), np.bool_),
+        np.zeros((net.lshock_start.shape[0], W), np.bool_),
+        np.zeros((net.surge_start.shape[0], W), np.bool_),
+        on_hand,
+        np.zeros((P, W)),
+        np.zeros((P, W)),
+        np.zeros((net.pipeline_len, P, W)),
+    )
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _new_totals(net):
+    """Zeroed accumulators of a new group (no disruption, shortage or recovery yet)."""
+    W = LANES
+    return Totals(
+        np.zeros((N_NODE_METRICS, net.node_kind.shape[0], W)),
+        np.full(W, -1, np.int64),
+        np.full(W, -1, np.int64),
+        np.full(W, -1, np.int64),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+    )
+
+
+# ----------------------------------------------------------------------------- 1. chains
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _update_regions(net, keys, state, day, t):
+    """Regional shocks of day t, and each region's factor: the smallest capacity
+    fraction among its active shocks (1 with none)."""
+    rshock_region = net.rshock_region
+    rshock_fraction = net.rshock_fraction
+    rshock_start = net.rshock_start
+    rshock_end = net.rshock_end
+    rs_keys = keys.rshock
+    rs_active = state.rs_active
+    region_factor = day.region_factor
+    region_factor[:, :] = 1.0
+    for k in range(rshock_region.shape[0]):
+        r = rshock_region[k]
+        fraction = rshock_fraction[k]
+        for w in range(LANES):
+            active = _chain_step(
+                rs_active[k, w], rng.uniform(rs_keys[k, w], t), rshock_start[k], rshock_end[k]
+            )
+            rs_active[k, w] = active
+            if active and fraction < region_factor[r, w]:
+                region_factor[r, w] = fraction
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _update_nodes(net, keys, state, day, totals, t):
+    """Nodes' own chains on day t, then each node's availability and outflow limit, and
+    the first day any node is impaired."""
+    node_fail_p = net.node_fail_p
+    node_recover_p = net.node_recover_p
+    node_capacity = net.node_capacity
+    node_region = net.node_region
+    node_duration_kind = net.node_duration_kind
+    node_duration_a = net.node_duration_a
+    node_duration_b = net.node_duration_b
+    T = net.horizon
+    node_keys = keys.node
+    up = state.up
+    down_left = state.down_left
+    avail = day.avail
+    cap_left = day.cap_left
+    region_factor = day.region_factor
+    impaired = day.impaired
+    failed = day.failed
+    node_acc = totals.node
+    first_disruption = totals.first_disruption
+    impaired[:] = False
+    for n in range(node_fail_p.shape[0]):
+        fail_p = node_fail_p[n]
+        recover_p = node_recover_p[n]
+        capacity = node_capacity[n]
+        region = node_region[n]
+        if fail_p > 0.0 and node_duration_kind[n] == 0:
+            # geometric outages: a branch-free day of the 2-state chain
+            for w in range(LANES):
+                u = rng.uniform(node_keys[0, n, w], t)
+                up[n, w] = not (u < fail_p) if up[n, w] else u < recover_p
+        elif fail_p > 0.0:
+            # heavy-tailed outages: count an outage down, or start one; the rare
+            # failures draw their duration afterwards, outside the lane loop
+            any_failure = False
+            for w in range(LANES):
+                was_up = up[n, w]
+                left_days = down_left[n, w]
+                failing = was_up and rng.uniform(node_keys[0, n, w], t) < fail_p
+                failed[w] = failing
+                any_failure |= failing
+                up[n, w] = not failing if was_up else left_days == 0
+                down_left[n, w] = left_days - 1 if left_days > 0 else 0
+            if any_failure:
+                for w in range(LANES):
+                    if failed[w]:
+                        down_left[n, w] = (
+                            _outage_days(
+                                node_duration_kind[n],
+                                node_duration_a[n],
+                                node_duration_b[n],
+                                rng.uniform(node_keys[1, n, w], t),
+                                rng.uniform(node_keys[2, n, w], t),
+                                T + 1,
+                            )
+                            - 1
+                        )
+        for w in range(LANES):
+            a = region_factor[region, w] if up[n, w] else 0.0
+            avail[n, w] = a
+            impaired[w] |= a < 1.0
+            node_acc[N_IMPAIRED, n, w] += 1.0 if a < 1.0 else 0.0
+            # a x inf = inf: unlimited capacity stays unlimited while UP
+            cap_left[n, w] = a * capacity if a > 0.0 else 0.0
+    for w in range(LANES):
+        if impaired[w] and first_disruption[w] < 0:
+            first_disruption[w] = t
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _update_chains(active, keys, start_p, end_p, t):
+    """Day t of independent 2-state chains (lane shocks, demand surges): active, keys
+    [K, W], start_p, end_p [K]."""
+    for k in range(active.shape[0]):
+        for w in range(LANES):
+            active[k, w] = _chain_step(
+                active[k, w], rng.uniform(keys[k, w], t), start_p[k], end_p[k]
+            )
+
+
+# ----------------------------------------------------------------------------- 2. receive
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _receive(state, totals, slot):
+    """Put today's pipeline slot on hand (adding an empty slot changes nothing)."""
+    pipe = state.pipe
+    on_hand = state.on_hand
+    in_transit = state.in_transit
+    received_total = totals.received
+    for p in range(on_hand.shape[0]):
+        for w in range(LANES):
+            arriving = pipe[slot, p, w]
+            on_hand[p, w] += arriving
+            in_transit[p, w] -= arriving
+            received_total[w] += arriving
+            pipe[slot, p, w] = 0.0
+
+
+# ----------------------------------------------------------------------------- 3. serve
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _serve_demand(net, keys, state, day, totals, t):
+    """Day t's demand at each DC, in node order: draw it, then serve it."""
+    day.demand[:] = 0.0
+    day.filled[:] = 0.0
+    day.stockout[:] = False
+    for j in range(net.dc_node.shape[0]):
+        _draw_demand(net, keys, state, day, j, t)
+        _serve_dc(net, state, day, totals, j)
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _draw_demand(net, keys, state, day, j, t):
+    """DC j's demand of day t into day.dc_demand [W]: Poisson(mean x m) or mean x m, m
+    the multiplier of the combination (bitmask) of active surges covering it."""
+    dc_poisson = net.dc_poisson[j]
+    mean = net.dc_mean[j]
+    surge_ptr = net.dc_surge_ptr[j]
+    n_surges = net.dc_surge_ptr[j + 1] - surge_ptr
+    table_0 = net.dc_table_ptr[j]
+    dc_surge_idx = net.dc_surge_idx
+    table_mult = net.table_mult
+    table_cdf_ptr = net.table_cdf_ptr
+    table_cdf = net.table_cdf
+    table_guide = net.table_guide
+    dc_keys = keys.demand
+    su_active = state.su_active
+    dc_demand = day.dc_demand
+    for w in range(LANES):
+        mask = 0
+        for b in range(n_surges):
+            if su_active[dc_surge_idx[surge_ptr + b], w]:
+                mask |= 1 << b
+        table = table_0 + mask
+        if dc_poisson:
+            # inverse CDF with a guide table: rarely a comparison beyond the first
+            u = rng.uniform(dc_keys[j, w], t)
+            start = table_cdf_ptr[table]
+            size = (table_cdf_ptr[table + 1] - start) * GUIDE_RESOLUTION
+            k = table_guide[start * GUIDE_RESOLUTION + min(int(u * size), size - 1)]
+            while table_cdf[start + k] <= u:
+                k += 1
+            dc_demand[w] = float(k)
+        else:
+            dc_demand[w] = mean * table_mult[table]
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _serve_dc(net, state, day, totals, j):
+    """Serve DC j from on hand within its outflow limit, backlog first; what is not
+    filled today is lost or backlogged. A DOWN DC serves nothing (limit 0)."""
+    n = net.dc_node[j]
+    p = net.dc_pos[j]
+    capacity = net.node_capacity[n]
+    lost_margin = net.dc_lost_margin[j]
+    backorder = net.backorder
+    on_hand = state.on_hand
+    backlog = state.backlog
+    avail = day.avail
+    cap_left = day.cap_left
+    dc_demand = day.dc_demand
+    day_demand = day.demand
+    day_filled = day.filled
+    stockout = day.stockout
+    node_acc = totals.node
+    consumed_total = totals.consumed
+    lost_total = totals.lost
+    lost_cost = totals.lost_cost
+    for w in range(LANES):
+        d = dc_demand[w]
+        request = d + backlog[p, w] if backorder else d
+        served = _min(
+            _min(request, on_hand[p, w]),
+            _outflow_limit(cap_left[n, w], avail[n, w], capacity, request),
         )
-    for c in range(n_chunks):
-        fill_hist += fh[c]
-        on_hand_hist += oh[c]
-        fill_sum += fs[c]
-        on_hand_sum += os_[c]
+        on_hand[p, w] -= served
+        cap_left[n, w] -= served
+        consumed_total[w] += served
+        from_backlog = _min(backlog[p, w], served)
+        # min/max guard float round-off: a day never fills more than its
+        # demand and a backlog never goes negative (tests/test_reference.py)
+        filled = _min(d, served - from_backlog)
+        unmet = d - filled
+        if backorder:
+            backlog[p, w] = _max(0.0, request - served)
+        else:
+            lost_total[w] += unmet
+            node_acc[N_LOST, n, w] += unmet
+            lost_cost[w] += unmet * lost_margin
+        node_acc[N_DEMAND, n, w] += d
+        node_acc[N_FILLED, n, w] += filled
+        if unmet > UNIT_EPS:
+            stockout[w] = True
+            node_acc[N_STOCKOUT, n, w] += 1.0
+        day_demand[w] += d
+        day_filled[w] += filled
+
+
+# ----------------------------------------------------------------------------- measure
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _measure_stock(net, state, day, totals):
+    """On hand and backlog after serving: holding and backlog costs, network totals."""
+    pos_node = net.pos_node
+    pos_holding_cost = net.pos_holding_cost
+    dc_pos = net.dc_pos
+    dc_backlog_penalty = net.dc_backlog_penalty
+    on_hand = state.on_hand
+    backlog = state.backlog
+    total_on_hand = day.on_hand
+    total_backlog = day.backlog
+    holding = totals.holding
+    backlog_cost = totals.backlog_cost
+    node_acc = totals.node
+    total_on_hand[:] = 0.0
+    for p in range(pos_node.shape[0]):
+        n = pos_node[p]
+        holding_cost = pos_holding_cost[p]
+        for w in range(LANES):
+            x = on_hand[p, w]
+            total_on_hand[w] += x
+            holding[w] += x * holding_cost
+            node_acc[N_ON_HAND, n, w] += x
+    total_backlog[:] = 0.0
+    for j in range(dc_pos.shape[0]):
+        p = dc_pos[j]
+        penalty = dc_backlog_penalty[j]
+        for w in range(LANES):
+            x = backlog[p, w]
+            total_backlog[w] += x
+            backlog_cost[w] += x * penalty
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _measure_service(day, totals, t):
+    """Add day t to the path totals; the first shortage on or after the first
+    disruption, and the first day after it with no unmet demand."""
+    total_on_hand = day.on_hand
+    total_backlog = day.backlog
+    day_demand = day.demand
+    day_filled = day.filled
+    stockout = day.stockout
+    sum_on_hand = totals.sum_on_hand
+    sum_backlog = totals.sum_backlog
+    demand_total = totals.demand
+    filled_total = totals.filled
+    stockout_days = totals.stockout_days
+    first_disruption = totals.first_disruption
+    first_shortage = totals.first_shortage
+    recovered = totals.recovered
+    for w in range(LANES):
+        sum_on_hand[w] += total_on_hand[w]
+        sum_backlog[w] += total_backlog[w]
+        demand_total[w] += day_demand[w]
+        filled_total[w] += day_filled[w]
+        if stockout[w]:
+            stockout_days[w] += 1.0
+            if first_disruption[w] >= 0 and first_shortage[w] < 0:
+                first_shortage[w] = t
+        elif first_shortage[w] >= 0 and recovered[w] < 0:
+            recovered[w] = t
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on_hand_sum):
+    """Day t of the real paths of group ``g`` (block-relative index of its first path)
+    into the histogram bins [HIST_CHUNK, T] (B on-hand bins) and the fixed-point daily
+    sums [T]."""
+    on_hand_max = net.on_hand_max
+    day_demand = day.demand
+    day_filled = day.filled
+    total_on_hand = day.on_hand
+    for w in range(n_real):
+        row = (g + w) % HIST_CHUNK
+        fill = day_filled[w] / day_demand[w] if day_demand[w] > 0.0 else 1.0
+        fill_bins[row, t] = FILL_BINS - 1 if fill >= 1.0 else int(fill * (FILL_BINS - 1))
+        fill_sum[t] += np.int64(round(fill * FILL_FIXED_POINT))
+        ob = int(total_on_hand[w] / on_hand_max * B)
+        on_hand_bins[row, t] = min(max(ob, 0), B - 1)
+        on_hand_sum[t] += np.int64(round(total_on_hand[w] * ON_HAND_FIXED_POINT))
+
+
+# ----------------------------------------------------------------------------- 4. order
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _order_and_ship(net, state, day, orders, totals, slot):
+    """Replenish every stock point, nodes in processing order (each before the nodes
+    that supply it) and a node's stock points in BOM order; ``slot`` is today's pipeline
+    slot."""
+    processing_order = net.processing_order
+    node_pos_ptr = net.node_pos_ptr
+    pos_order_up_to = net.pos_order_up_to
+    lane_capacity = net.lane_capacity
+    on_hand = state.on_hand
+    in_transit = state.in_transit
+    backlog = state.backlog
+    lane_left = day.lane_left
+    order = orders.order
+    for a in range(lane_capacity.shape[0]):
+        for w in range(LANES):
+            lane_left[a, w] = lane_capacity[a]
+    for idx in range(processing_order.shape[0]):
+        n = processing_order[idx]
+        for p in range(node_pos_ptr[n], node_pos_ptr[n + 1]):
+            S = pos_order_up_to[p]
+            orders_any = False
+            for w in range(LANES):
+                order[w] = S - (on_hand[p, w] + in_transit[p, w] - backlog[p, w])
+                orders_any |= order[w] > 0.0
+            if orders_any:
+                _source_limits(net, p, state, day, orders)
+                _allocate(net, p, orders)
+                _take(net, p, state, day, orders, totals)
+                _deliver(net, p, state, orders, totals, slot)
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _source_limits(net, p, state, day, orders):
+    """What each source of stock point p can ship today, min(outflow limit left, lane
+    capacity left, material), into orders.limit [s, W] (0 for a DOWN source), and the
+    summed share of its UP sources. Its sources are distinct nodes, so one shipment
+    never changes another's limit: all limits are fixed before any ships."""
+    pos_src_ptr = net.pos_src_ptr
+    pos_mode = net.pos_mode
+    src_lane = net.src_lane
+    src_share = net.src_share
+    lane_src_node = net.lane_src_node
+    node_capacity = net.node_capacity
+    node_kind = net.node_kind
+    node_out_pos = net.node_out_pos
+    node_pos_ptr = net.node_pos_ptr
+    pos_bom_qty = net.pos_bom_qty
+    on_hand = state.on_hand
+    avail = day.avail
+    cap_left = day.cap_left
+    lane_left = day.lane_left
+    order = orders.order
+    up_share = orders.up_share
+    material = orders.material
+    limit = orders.limit
+    s0 = pos_src_ptr[p]
+    failover = pos_mode[p] == 1
+    up_share[:] = 0.0
+    for s in range(pos_src_ptr[p + 1] - s0):
+        lane = src_lane[s0 + s]
+        src = lane_src_node[lane]
+        share = src_share[s0 + s]
+        capacity = node_capacity[src]
+        kind = node_kind[src]
+        if kind == 0:
+            material[:] = np.inf
+        elif kind == 2:
+            q = node_out_pos[src]
+            for w in range(LANES):
+                material[w] = on_hand[q, w]
+        else:
+            material[:] = np.inf
+            for c in range(node_pos_ptr[src], node_pos_ptr[src + 1]):
+                qty = pos_bom_qty[c]
+                for w in range(LANES):
+                    material[w] = _min(material[w], on_hand[c, w] / qty)
+        for w in range(LANES):
+            a = avail[src, w]
+            most_asked = order[w] if failover else share * order[w]
+            lim = _min(
+                _min(_outflow_limit(cap_left[src, w], a, capacity, most_asked), lane_left[lane, w]),
+                material[w],
+            )
+            limit[s, w] = lim if a > 0.0 else 0.0
+            up_share[w] += share if a > 0.0 else 0.0
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _allocate(net, p, orders):
+    """Split stock point p's order over its sources into orders.ship [s, W]. split: each
+    UP source is asked its share; failover: shares renormalised over UP sources, then the
+    shortfall re-asked in sourcing order. A lane that does not order (or has no UP
+    source) ships 0 everywhere."""
+    pos_src_ptr = net.pos_src_ptr
+    src_share = net.src_share
+    order = orders.order
+    up_share = orders.up_share
+    left = orders.left
+    limit = orders.limit
+    ship = orders.ship
+    s0 = pos_src_ptr[p]
+    ns = pos_src_ptr[p + 1] - s0
+    failover = net.pos_mode[p] == 1
+    for w in range(LANES):
+        left[w] = order[w]
+    for s in range(ns):
+        share = src_share[s0 + s]
+        for w in range(LANES):
+            lim = limit[s, w]
+            asked = (share / up_share[w] if failover else share) * order[w]
+            x = _min(asked, lim) if lim > 0.0 and order[w] > 0.0 else 0.0
+            ship[s, w] = x
+            left[w] -= x
+    if failover:
+        for s in range(ns):
+            for w in range(LANES):
+                extra = _min(left[w], limit[s, w] - ship[s, w])
+                if left[w] > 0.0 and extra > 0.0:
+                    ship[s, w] += extra
+                    left[w] -= extra
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _take(net, p, state, day, orders, totals):
+    """Take the shipments orders.ship [s, W] to stock point p from each source's outflow
+    and lane capacity left and from its material (a plant's components, BOM x shipped;
+    a DC's on hand), and cost them."""
+    pos_src_ptr = net.pos_src_ptr
+    src_lane = net.src_lane
+    lane_src_node = net.lane_src_node
+    lane_unit_cost = net.lane_unit_cost
+    node_kind = net.node_kind
+    node_out_pos = net.node_out_pos
+    node_pos_ptr = net.node_pos_ptr
+    pos_bom_qty = net.pos_bom_qty
+    on_hand = state.on_hand
+    cap_left = day.cap_left
+    lane_left = day.lane_left
+    ship = orders.ship
+    purchase = totals.purchase
+    shipped_total = totals.shipped
+    consumed_total = totals.consumed
+    s0 = pos_src_ptr[p]
+    for s in range(pos_src_ptr[p + 1] - s0):
+        lane = src_lane[s0 + s]
+        src = lane_src_node[lane]
+        unit_cost = lane_unit_cost[lane]
+        for w in range(LANES):
+            x = ship[s, w]
+            cap_left[src, w] -= x
+            lane_left[lane, w] -= x
+            purchase[w] += x * unit_cost
+            shipped_total[w] += x
+        kind = node_kind[src]
+        if kind == 1:
+            for c in range(node_pos_ptr[src], node_pos_ptr[src + 1]):
+                qty = pos_bom_qty[c]
+                for w in range(LANES):
+                    used = ship[s, w] * qty
+                    # x = on_hand / qty can consume a hair more than on hand
+                    on_hand[c, w] = _max(0.0, on_hand[c, w] - used)
+                    consumed_total[w] += used
+        elif kind == 2:
+            q = node_out_pos[src]
+            for w in range(LANES):
+                on_hand[q, w] -= ship[s, w]
+                consumed_total[w] += ship[s, w]
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _deliver(net, p, state, orders, totals, slot):
+    """Put the shipments orders.ship [s, W] to stock point p in the pipeline, at the
+    lane's lead time plus the extra days of its active lane shocks, fixed on the ship
+    day; lead 0 goes on hand at once (every node drawing on p was processed earlier
+    today). After _take: p is no source's material (a node never supplies itself), so
+    taking every source first changes no bits."""
+    pos_src_ptr = net.pos_src_ptr
+    src_lane = net.src_lane
+    lane_lead_time = net.lane_lead_time
+    lane_shock_ptr = net.lane_shock_ptr
+    lane_shock_idx = net.lane_shock_idx
+    lshock_extra = net.lshock_extra
+    H = net.pipeline_len
+    ls_active = state.ls_active
+    on_hand = state.on_hand
+    in_transit = state.in_transit
+    pipe = state.pipe
+    lead = orders.lead
+    ship = orders.ship
+    received_total = totals.received
+    s0 = pos_src_ptr[p]
+    for s in range(pos_src_ptr[p + 1] - s0):
+        lane = src_lane[s0 + s]
+        for w in range(LANES):
+            lead[w] = lane_lead_time[lane]
+        for f in range(lane_shock_ptr[lane], lane_shock_ptr[lane + 1]):
+            k = lane_shock_idx[f]
+            for w in range(LANES):
+                if ls_active[k, w]:
+                    lead[w] += lshock_extra[k]
+        # one lead time for the whole group (the usual case) keeps the lane loops
+        # branch-free
+        same_lead = True
+        for w in range(LANES):
+            same_lead &= lead[w] == lead[0]
+        if same_lead and lead[0] == 0:
+            for w in range(LANES):
+                on_hand[p, w] += ship[s, w]
+                received_total[w] += ship[s, w]
+        elif same_lead:
+            arrival = (slot + lead[0]) % H
+            for w in range(LANES):
+                pipe[arrival, p, w] += ship[s, w]
+                in_transit[p, w] += ship[s, w]
+        else:  # a lane shock hits some paths of the group only
+            for w in range(LANES):
+                x = ship[s, w]
+                if lead[w] == 0:
+                    on_hand[p, w] += x
+                    received_total[w] += x
+                else:
+                    pipe[(slot + lead[w]) % H, p, w] += x
+                    in_transit[p, w] += x
+
+
+# ----------------------------------------------------------------------------- reduce
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _reduce_group(net, state, totals, g, n_real, path_out, node_out):
+    """Write the ``n_real`` real paths of the group starting at block row ``g`` into
+    path_out [paths, N_PATH_METRICS] and node_out [paths, N, N_NODE_METRICS]."""
+    T = net.horizon
+    dc_pos = net.dc_pos
+    qualification = net.qualification_cost_per_day * net.horizon
+    pos_order_up_to = net.pos_order_up_to
+    on_hand = state.on_hand
+    in_transit = state.in_transit
+    backlog = state.backlog
+    node_acc = totals.node
+    P = on_hand.shape[0]
+    on_hand_start = 0.0
+    for p in range(P):
+        on_hand_start += pos_order_up_to[p]
+    for w in range(n_real):
+        i = g + w
+        out = path_out[i]
+        out[DEMAND] = totals.demand[w]
+        out[FILLED] = totals.filled[w]
+        out[LOST] = totals.lost[w]
+        out[STOCKOUT_DAYS] = totals.stockout_days[w]
+        out[MEAN_ON_HAND] = totals.sum_on_hand[w] / T
+        out[MEAN_BACKLOG] = totals.sum_backlog[w] / T
+        out[PURCHASE] = totals.purchase[w]
+        out[HOLDING] = totals.holding[w]
+        out[LOST_SALES_COST] = totals.lost_cost[w]
+        out[BACKLOG_COST] = totals.backlog_cost[w]
+        out[QUALIFICATION] = qualification
+        out[ON_HAND_START] = on_hand_start
+        end_on_hand = 0.0
+        end_in_transit = 0.0
+        for p in range(P):
+            end_on_hand += on_hand[p, w]
+            end_in_transit += in_transit[p, w]
+        out[ON_HAND_END] = end_on_hand
+        out[IN_TRANSIT_END] = end_in_transit
+        out[SHIPPED] = totals.shipped[w]
+        out[RECEIVED] = totals.received[w]
+        out[CONSUMED] = totals.consumed[w]
+        end_backlog = 0.0
+        for j in range(dc_pos.shape[0]):
+            end_backlog += backlog[dc_pos[j], w]
+        out[BACKLOG_END] = end_backlog
+        fd = totals.first_disruption[w]
+        out[FIRST_DISRUPTION] = fd if fd >= 0 else np.nan
+        fs = totals.first_shortage[w]
+        out[DAYS_TO_SHORTAGE] = fs - fd if fs >= 0 else np.nan
+        rc = totals.recovered[w]
+        out[RECOVERY_DAYS] = rc - fd if rc >= 0 else np.nan
+        for n in range(node_acc.shape[1]):
+            for m in range(N_NODE_METRICS):
+                node_out[i, n, m] = node_acc[m, n, w]
+            node_out[i, n, N_ON_HAND] /= T
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _flush_histograms(fill_bins, on_hand_bins, rows, fill_hist, on_hand_hist):
+    """Add the first ``rows`` paths' bins [HIST_CHUNK, T] to the histograms [T, bins]."""
+    for t in range(fill_bins.shape[1]):
+        for c in range(rows):
+            fill_hist[t, fill_bins[c, t]] += 1
+            on_hand_hist[t, on_hand_bins[c, t]] += 1

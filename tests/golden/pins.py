@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PINS = Path(__file__).with_name("golden.json")
@@ -28,9 +29,10 @@ FOLDERS = (ROOT / "src" / "resilience" / "examples", ROOT / "scenarios")
 
 
 def shipped_scenarios() -> list[Path]:
-    """Every scenario file in FOLDERS (sweep grids excluded)."""
+    """Every scenario file in FOLDERS: YAML documents with nodes (not sweep grids or
+    optimisation files)."""
     files = sorted(f for folder in FOLDERS for f in folder.rglob("*.yaml"))
-    return [f for f in files if not f.name.endswith("-sweep.yaml") and "sweep" not in f.parts]
+    return [f for f in files if "nodes" in (yaml.safe_load(f.read_text()) or {})]
 
 
 def array_hash(value) -> str:

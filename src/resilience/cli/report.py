@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from resilience.cli import options as opt
 from resilience.cli.boundary import command
 
 
@@ -19,7 +20,8 @@ from resilience.cli.boundary import command
     default=None,
     help="Folder for report.html and the PNGs  [default: <RESULTS stem>_report beside RESULTS]",
 )
-@click.option("--baseline", default="jit", show_default=True, help="Strategy to compare against.")
+@opt.baseline_option
+@opt.risk_measure_option
 @click.option(
     "--n-boot",
     default=1000,
@@ -29,9 +31,21 @@ from resilience.cli.boundary import command
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bootstrap.")
 def report(
-    results: Path, out_dir: Path | None, baseline: str, n_boot: int, seed: int, quiet: bool
+    results: Path,
+    out_dir: Path | None,
+    baseline: str | None,
+    risk_measure: str,
+    n_boot: int,
+    seed: int,
+    quiet: bool,
 ) -> None:
-    """Write plots and a self-contained HTML report of the results dataset RESULTS."""
+    """Write plots and a self-contained HTML report of the results dataset RESULTS.
+
+    The report opens with the decision summary (which strategy buys the most safety per
+    unit of money, against the baseline, on the chosen risk measure) and the cost-risk
+    frontier, then the risk table, the paired comparisons and the figures. A sweep result
+    gets the sweep report (metric-vs-parameter curves and the frontier over every point).
+    """
     # imported when the command runs, so `resilience --help` does not load matplotlib
     from resilience.api import open_results
     from resilience.report import write_report, write_sweep_report
@@ -40,9 +54,18 @@ def report(
     if out_dir is None:
         out_dir = results.parent / f"{results.stem}_report"
     ds = open_results(results)
+    progress = False if quiet else None
     if is_sweep(ds):
         # a sweep: metric-vs-parameter curves and the frontier over every point
         path = write_sweep_report(ds, out_dir)
     else:
-        path = write_report(ds, out_dir, baseline=baseline, n_boot=n_boot, seed=seed)
+        path = write_report(
+            ds,
+            out_dir,
+            baseline=baseline,
+            risk_measure=risk_measure,
+            n_boot=n_boot,
+            seed=seed,
+            progress=progress,
+        )
     click.echo(f"Report written to {path}")

@@ -1,17 +1,27 @@
-"""Self-contained HTML report of a results dataset: risk table, paired comparisons, figures.
+"""Self-contained HTML report of a results dataset, read top-down like an analyst's memo.
 
-:func:`write_report` writes one PNG per figure and ``report.html`` into a folder. The HTML
-needs nothing beside it: images are embedded as base64 data URIs, the CSS is inline, and
-there are no scripts, fonts or links to other sites, so it can be mailed or archived as
-one file. Everything is computed before anything is written, so a failure leaves no
-half-written report.
+:func:`write_report` writes one PNG per figure and ``report.html`` into a folder. The page
+reads in this order:
+
+1. the decision summary: a plain-language paragraph, a small table of the paired figures
+   (extra cost, change in tail cost, risk avoided, cost per unit of risk avoided, each
+   with its interval, and a verdict) and the cost-risk frontier;
+2. the risk table, grouped by metric;
+3. the paired comparison tables against the baseline;
+4. the figures;
+5. precision (interval half-widths and the paths needed for +-1%) and provenance (seed,
+   scenario hash, versions, creation time, the scenario file) at the end.
+
+A one-strategy result gets the risk table and curves; the memo says there is nothing to
+compare. The HTML needs nothing beside it: images are embedded as base64 data URIs, the
+CSS is inline, and there are no scripts, fonts or links to other sites, so it can be
+mailed or archived as one file. The report is written into a hidden sibling folder and
+renamed into place at the end, so a failure never leaves a half-written report, and an
+existing folder is only replaced when it holds a report.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,16 +32,28 @@ from matplotlib.figure import Figure
 
 from resilience.errors import ResultsError
 from resilience.report import plots
-from resilience.risk import (
-    check_strategy,
-    compare,
-    convergence,
-    format_cell_parts,
-    format_number,
-    risk_table,
+from resilience.report.common import (
+    StagedFolder,
+    currency_symbol,
+    esc,
+    figure_html,
+    num_cell,
+    page,
+    png,
+    progress_bar,
+    row_style,
+    table_html,
+    value_parts,
+)
+from resilience.risk import check_strategy, compare, convergence, risk_table
+from resilience.risk.decision import (
+    RISK_MEASURES,
+    decision_summary,
+    default_baseline,
+    summary_paragraph,
 )
 
-__all__ = ["FIGURES", "FigureSpec", "REQUIRED_VARIABLES", "write_report"]
+__all__ = ["FIGURES", "FigureSpec", "REQUIRED_VARIABLES", "ReportContext", "write_report"]
 
 #: Variables the report reads; anything else in the dataset is ignored.
 REQUIRED_VARIABLES = (
@@ -41,16 +63,20 @@ REQUIRED_VARIABLES = (
     "lost_units",
     "total_cost",
     "stockout_days",
-    "daily_fill_rate_band",
+    "daily_fill_rate_hist",
     "daily_fill_rate_mean",
 )
 
+REPORT_FILE = "report.html"
+
 _METADATA = (
     ("scenario_name", "scenario"),
+    ("scenario_path", "scenario file"),
     ("seed", "seed"),
     ("paths", "paths"),
     ("horizon_days", "horizon [days]"),
     ("demand_mode", "demand mode"),
+    ("currency", "currency"),
     ("scenario_sha256", "scenario SHA-256"),
     ("resilience_version", "resilience version"),
     ("numba_version", "numba version"),
@@ -59,135 +85,175 @@ _METADATA = (
     ("created_utc", "created (UTC)"),
 )
 
-_CSS = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
-       max-width: 1200px; padding: 0 1em; color: #222; line-height: 1.4; }
-h1 { font-size: 1.6em; margin-bottom: 0.2em; }
-h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; }
-h3 { font-size: 1.05em; margin-top: 1.5em; }
-table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; vertical-align: top; }
-th { background: #f3f3f3; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.ci { color: #666; font-size: 0.85em; }
-.note { color: #555; font-size: 0.9em; }
-figure { margin: 1.5em 0; }
-figure img { max-width: 100%; border: 1px solid #eee; }
-figcaption { color: #444; font-size: 0.9em; margin-top: 0.3em; }
-pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
-"""
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What the figures need beside the data: the baseline, the risk measure, the
+    decision summary (None for a one-strategy result) and the confidence."""
+
+    baseline: str
+    risk_measure: str
+    summary: xr.Dataset | None
+    confidence: float
 
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """One figure of the report: file name, title, caption and how to draw it."""
+    """One figure of the report: file name, title, caption, how to draw it, and whether
+    it compares strategies (left out of a one-strategy report)."""
 
     filename: str
     title: str
     caption: str
-    draw: Callable[[xr.Dataset, str], Figure]
+    draw: Callable[[xr.Dataset, ReportContext], Figure]
+    compares: bool = False
 
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
+        "frontier.png",
+        "Cost against risk",
+        "Expected total cost against the risk measure of the decision summary, one point "
+        "per strategy with 95% intervals on both axes. The ringed point is the baseline; "
+        "efficient strategies are joined and labelled with their cost per unit of risk "
+        "avoided; grey crosses are dominated or not distinguishable from the baseline.",
+        lambda ds, ctx: plots.plot_frontier(ds, summary=ctx.summary, confidence=ctx.confidence),
+        compares=True,
+    ),
+    FigureSpec(
         "exceedance_lost_units.png",
         "Exceedance curve of lost units",
         "P(lost units > x) per strategy on a log scale, with 95% Wilson bands: how often a "
-        "shortfall of at least x units happens. Lower curves are safer.",
-        lambda ds, base: plots.plot_exceedance(ds, "lost_units"),
+        "shortfall of at least x units happens. Lower curves are safer; the axis stops at "
+        "1 / paths, the rarest event the run can show.",
+        lambda ds, ctx: plots.plot_exceedance(ds, "lost_units", confidence=ctx.confidence),
     ),
     FigureSpec(
         "exceedance_total_cost.png",
         "Exceedance curve of total cost",
         "P(total cost > x) per strategy with 95% Wilson bands: the cost tail each strategy "
         "carries, not just its average.",
-        lambda ds, base: plots.plot_exceedance(ds, "total_cost"),
+        lambda ds, ctx: plots.plot_exceedance(ds, "total_cost", confidence=ctx.confidence),
     ),
     FigureSpec(
         "fill_rate_distribution.png",
         "Fill-rate distribution",
         "Per-path fill rate by strategy (histogram, log scale) and its lower-tail risk curve "
         "P(fill rate < x); the legend gives the run-level fill rate (ratio of sums).",
-        lambda ds, base: plots.plot_fill_rate_distribution(ds),
+        lambda ds, ctx: plots.plot_fill_rate_distribution(ds),
     ),
     FigureSpec(
-        "fill_rate_fan.png",
-        "Daily fill-rate fan chart",
-        "Network fill rate per day over all paths: P5-P95 band and median (from the daily "
-        "histograms, within 1%) and the exact mean.",
-        lambda ds, base: plots.plot_fill_rate_fan(ds),
+        "daily_shortfall.png",
+        "Daily shortfall risk",
+        "Per day of the horizon, the share of paths that could not serve all of that day's "
+        "demand (from the daily fill-rate histograms, with 95% Wilson bands), and below it "
+        "the exact mean daily fill rate, zoomed to its range.",
+        lambda ds, ctx: plots.plot_daily_shortfall(ds, confidence=ctx.confidence),
     ),
     FigureSpec(
         "paired_differences_total_cost.png",
         "Paired differences in total cost",
         "Per-path total cost of each strategy minus the baseline's on the same disruption "
         "path (common random numbers); left of 0 the strategy is cheaper.",
-        lambda ds, base: plots.plot_paired_differences(ds, "total_cost", base),
+        lambda ds, ctx: plots.plot_paired_differences(ds, "total_cost", ctx.baseline),
+        compares=True,
     ),
     FigureSpec(
         "paired_differences_lost_units.png",
         "Paired differences in lost units",
         "Per-path lost units of each strategy minus the baseline's on the same path; left of "
         "0 the strategy loses fewer units.",
-        lambda ds, base: plots.plot_paired_differences(ds, "lost_units", base),
-    ),
-    FigureSpec(
-        "frontier.png",
-        "Cost-risk frontier",
-        "Expected total cost against CVaR95 of lost units with 95% intervals; strategies "
-        "that another beats on both axes are dominated (grey crosses).",
-        lambda ds, base: plots.plot_frontier(ds),
+        lambda ds, ctx: plots.plot_paired_differences(ds, "lost_units", ctx.baseline),
+        compares=True,
     ),
 )
 
 
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    # no Software tag: the file should not name a web address, even inside a PNG chunk
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    return buf.getvalue()
+# ----------------------------------------------------------------------------- cells
 
 
-def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+def _kind(units: str) -> str:
+    return "money" if units == "currency" else "percent" if units == "1" else "count"
 
 
-def _cell(est: float, lo: float, hi: float, units: str) -> str:
-    text, ci = format_cell_parts(est, lo, hi, units)
-    body = _esc(text) if ci is None else f'{_esc(text)} <span class="ci">{_esc(ci)}</span>'
-    return f'<td class="num">{body}</td>'
+def _cell_symbol(symbol: str) -> str:
+    """``$`` goes into every money cell; another currency is named once, in the header."""
+    return "$" if symbol == "$" else ""
 
 
-def _risk_table_html(table: xr.Dataset) -> str:
+def _unit_text(units: str, symbol: str) -> str:
+    if units == "currency":
+        return "" if symbol == "$" else symbol
+    return "" if units in ("", "1") else units
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def _period(ds: xr.Dataset) -> str:
+    return "year" if int(ds.attrs.get("horizon_days", 0) or 0) in (365, 366) else "horizon"
+
+
+def _statistic_text(metric: str, statistic: str, higher_is_better: bool, period: str) -> str:
+    if statistic == "mean":
+        return (
+            "mean (run level: total filled / total demanded)" if metric == "fill_rate" else "mean"
+        )
+    if statistic.startswith("CVaR"):
+        level = float(statistic[4:])
+        return f"{statistic} (mean of the worst {100 - level:g}% of {period}s)"
+    if statistic.startswith("P"):
+        q = float(statistic[1:])
+        if q == 50:
+            return f"{statistic} (the median {period})"
+        bad = q if higher_is_better else 100 - q
+        if (q < 50) == higher_is_better and bad > 0:
+            return f"{statistic} (a 1-in-{100 / bad:g} bad {period})"
+    return statistic
+
+
+def _risk_table_html(table: xr.Dataset, ds: xr.Dataset, symbol: str) -> str:
+    """The risk table with one block of rows per metric, the statistics under it."""
     names = [str(s) for s in table["strategy"].values]
-    head = "".join(f"<th>{_esc(s)}</th>" for s in names)
+    period = _period(ds)
     rows = []
+    current = None
     for j in range(table.sizes["column"]):
         col = table.isel(column=j)
         units = str(col["units"].values)
         metric = str(col["metric"].values)
-        label = metric if units in ("", "1") else f"{metric} [{units}]"
-        cells = "".join(
-            _cell(
+        statistic = str(col["statistic"].values)
+        if metric != current:
+            current = metric
+            da = ds.get(metric, None)
+            long = str(da.attrs.get("long_name", "")) if da is not None else ""
+            unit = "% of demand" if metric == "fill_rate" else _unit_text(units, symbol)
+            title = f"{long} ({metric})" if long and long != metric else metric
+            title += f" [{unit}]" if unit else ""
+            rows.append(f'<tr class="group"><th colspan="{len(names) + 1}">{esc(title)}</th></tr>')
+        higher = metric == "fill_rate"
+        triples = [
+            (
                 float(col["estimate"].values[i]),
                 float(col["lower"].values[i]),
                 float(col["upper"].values[i]),
-                units,
             )
             for i in range(len(names))
+        ]
+        style = row_style(triples, _kind(units))
+        cells = "".join(
+            num_cell(*value_parts(*t, _kind(units), _cell_symbol(symbol), style=style))
+            for t in triples
         )
         rows.append(
-            f"<tr><th>{_esc(label)}</th><td>{_esc(col['statistic'].values)}</td>{cells}</tr>"
+            f"<tr><td>{esc(_statistic_text(metric, statistic, higher, period))}</td>{cells}</tr>"
         )
     paths = "".join(f'<td class="num">{int(v):,}</td>' for v in table["paths"].values)
-    rows.append(f"<tr><th>paths</th><td></td>{paths}</tr>")
-    return (
-        f"<table><thead><tr><th>metric</th><th>statistic</th>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+    rows.append(f"<tr><th>paths</th>{paths}</tr>")
+    return table_html(["statistic", *names], rows)
 
 
-def _comparison_html(cmp: xr.Dataset) -> str:
+def _comparison_html(cmp: xr.Dataset, symbol: str) -> str:
     names = [str(s) for s in cmp["strategy"].values]
     unit = str(cmp.attrs.get("units", ""))
     level = float(cmp.attrs["level"])
@@ -200,38 +266,41 @@ def _comparison_html(cmp: xr.Dataset) -> str:
         "var_diff": f"VaR{pct} difference (P{q})",
         "cvar_diff": f"CVaR{pct} difference",
     }
-    head = "".join(f"<th>{_esc(s)}</th>" for s in names)
     rows = []
     for stat in cmp["statistic"].values:
         sc = cmp.sel(statistic=stat)
-        u = "1" if str(stat).startswith("p_") else unit
-        cells = "".join(
-            _cell(
+        probability = str(stat).startswith("p_")
+        u = "1" if probability else unit
+        kind = "percent" if probability else _kind(u)
+        triples = [
+            (
                 float(sc["estimate"].values[i]),
                 float(sc["lower"].values[i]),
                 float(sc["upper"].values[i]),
-                u,
             )
             for i in range(len(names))
+        ]
+        style = row_style(triples, kind)
+        cells = "".join(
+            num_cell(
+                *value_parts(*t, kind, _cell_symbol(symbol), signed=not probability, style=style)
+            )
+            for t in triples
         )
+        rows.append(f"<tr><th>{esc(labels.get(str(stat), str(stat)))}</th>{cells}</tr>")
         ratio = sc["width_ratio"].values
-        ratio_cells = "".join(
-            f'<td class="num">{_esc(format_number(float(r)))}</td>' for r in ratio
-        )
-        rows.append(f"<tr><th>{_esc(labels[str(stat)])}</th>{cells}</tr>")
         if np.isfinite(ratio).any():
+            ratio_cells = "".join(
+                num_cell(f"{float(r):.2f}" if np.isfinite(r) else "n/a", dim=True) for r in ratio
+            )
             rows.append(f'<tr><td class="ci">CI width, paired / unpaired</td>{ratio_cells}</tr>')
     n = "".join(f'<td class="num">{int(v):,}</td>' for v in cmp["n"].values)
     rows.append(f"<tr><th>paired paths</th>{n}</tr>")
-    return (
-        f"<table><thead><tr><th>statistic</th>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+    return table_html(["statistic", *names], rows)
 
 
 def _convergence_html(conv: xr.Dataset) -> str:
     names = [str(s) for s in conv["strategy"].values]
-    head = "".join(f"<th>{_esc(s)}</th>" for s in names)
     rows = []
     for j in range(conv.sizes["column"]):
         c = conv.isel(column=j)
@@ -244,49 +313,133 @@ def _convergence_html(conv: xr.Dataset) -> str:
             else:
                 text = "n/a"
             cells.append(f'<td class="num">{text}</td>')
-        rows.append(f"<tr><th>{_esc(c['column'].values)}</th>{''.join(cells)}</tr>")
-    return (
-        f"<table><thead><tr><th>figure</th>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+        rows.append(f"<tr><th>{esc(c['column'].values)}</th>{''.join(cells)}</tr>")
+    return table_html(["figure", *names], rows)
 
 
-def _metadata_html(ds: xr.Dataset) -> str:
+def _provenance_html(ds: xr.Dataset, extra: Sequence[tuple[str, str]]) -> str:
     rows = []
     for key, label in _METADATA:
         if key in ds.attrs:
-            rows.append(f"<tr><th>{_esc(label)}</th><td>{_esc(ds.attrs[key])}</td></tr>")
-    rows.append(
-        f"<tr><th>strategies</th><td>{_esc(', '.join(str(s) for s in ds['strategy'].values))}</td></tr>"
-    )
+            rows.append(f"<tr><th>{esc(label)}</th><td>{esc(ds.attrs[key])}</td></tr>")
+    strategies = ", ".join(str(s) for s in ds["strategy"].values)
+    rows.append(f"<tr><th>strategies</th><td>{esc(strategies)}</td></tr>")
+    rows += [f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in extra]
     return f"<table><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _check(ds: xr.Dataset, baseline: str, metrics: Sequence[str]) -> None:
+def _summary_table_html(summary: xr.Dataset, symbol: str) -> str:
+    """The decision summary's figures per strategy, with intervals, verdict and rank;
+    each column in one number style."""
+    attrs = summary.attrs
+    per = str(attrs["risk_per"])
+    base = str(attrs["baseline"])
+    cell_symbol = _cell_symbol(symbol)
+    money_unit = "" if symbol == "$" else f" [{symbol}]"
+    risk_kind = (
+        "money" if per == "unit of margin" else "points" if per.startswith("point") else "count"
+    )
+    risk_unit = {
+        "count": f" [{attrs.get('risk_units', 'units') or 'units'}]",
+        "points": " [percentage points]",
+        "money": money_unit,
+    }[risk_kind]
+    per_text = "lost unit" if per == "unit" else per
+    if per == "unit of margin":
+        ratio_unit, ratio_kind = f" [per {per}]", "count"
+    else:
+        ratio_unit = f" [$ per {per_text}]" if symbol == "$" else f" [{symbol} per {per_text}]"
+        ratio_kind = "money"
+    level = f"{100 * float(attrs.get('tail_cost_level', 0.95)):g}"
+    header = [
+        "strategy",
+        "verdict",
+        f"extra expected cost{money_unit}",
+        f"change in tail cost (CVaR{level} of total cost){money_unit}",
+        f"risk avoided{risk_unit}",
+        f"cost per unit of risk avoided{ratio_unit}",
+        "rank",
+    ]
+    names = [str(v) for v in summary["strategy"].values]
+    others = [s for s in names if s != base]
+    scale = 0.01 if per.startswith("point") else 1.0  # per percentage point
+
+    def column(figure: str, factor: float = 1.0) -> dict[str, tuple[float, float, float]]:
+        return {
+            s: tuple(
+                factor * float(summary[k].sel(strategy=s, figure=figure))
+                for k in ("estimate", "lower", "upper")
+            )
+            for s in others
+        }
+
+    columns = [
+        (column("extra_cost"), "money", True),
+        (column("tail_cost_change"), "money", True),
+        (column("risk_avoided"), risk_kind, True),
+        (column("cost_per_risk_avoided", scale), ratio_kind, False),
+    ]
+    styles = [row_style(list(c.values()), kind) for c, kind, _ in columns]
+    rows = []
+    for s in names:
+        verdict = str(summary["verdict"].sel(strategy=s).values)
+        by = str(summary["dominated_by"].sel(strategy=s).values)
+        rank = int(summary["rank"].sel(strategy=s))
+        cells = [f"<th>{esc(s)}</th>", f"<td>{esc(verdict + (f' (by {by})' if by else ''))}</td>"]
+        if s == base:
+            cells += [num_cell("-", dim=True)] * 5
+        else:
+            for (c, kind, signed), style in zip(columns, styles, strict=True):
+                cells.append(
+                    num_cell(*value_parts(*c[s], kind, cell_symbol, signed=signed, style=style))
+                )
+            cells.append(num_cell(str(rank) if rank else "-", dim=not rank))
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return table_html(header, rows)
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _check(ds: xr.Dataset, baseline: str | None, metrics: Sequence[str], risk_measure: str) -> str:
     if not isinstance(ds, xr.Dataset):
         raise ResultsError(f"expected an xarray Dataset, got {type(ds).__name__}")
-    missing = [v for v in (*REQUIRED_VARIABLES, *metrics) if v not in ds.data_vars]
-    if missing:
+    if risk_measure not in RISK_MEASURES:
         raise ResultsError(
-            f"results lack variable(s) needed for the report: {', '.join(dict.fromkeys(missing))}"
+            f"unknown risk measure {risk_measure!r}; choose one of {', '.join(RISK_MEASURES)}"
         )
     for dim in ("strategy", "path", "day"):
         if dim not in ds.dims:
             raise ResultsError(f"results have no {dim!r} dimension")
+    several = ds.sizes["strategy"] > 1
+    extra = (*metrics, RISK_MEASURES[risk_measure].variable) if several else ()
+    missing = [v for v in (*REQUIRED_VARIABLES, *extra) if v not in ds.data_vars]
+    if missing:
+        raise ResultsError(
+            f"results lack variable(s) needed for the report: {', '.join(dict.fromkeys(missing))}"
+        )
+    if ds.sizes["strategy"] < 1:
+        raise ResultsError("the result has no strategies")
+    if baseline is None:
+        return default_baseline(ds)
     check_strategy(ds, baseline)
-    if ds.sizes["strategy"] < 2:
-        raise ResultsError("a report needs at least two strategies to compare")
+    return baseline
+
+
+# ----------------------------------------------------------------------------- writer
 
 
 def write_report(
     ds: xr.Dataset,
     out_dir: str | Path,
-    baseline: str = "jit",
+    baseline: str | None = None,
+    risk_measure: str = "cvar95_lost_units",
     *,
     metrics: Sequence[str] = ("total_cost", "lost_units", "fill_rate"),
     confidence: float = 0.95,
     n_boot: int = 1000,
     seed: int = 0,
+    progress: bool | None = None,
 ) -> Path:
     """Write the figures (PNG) and a self-contained ``report.html`` into ``out_dir``.
 
@@ -294,17 +447,25 @@ def write_report(
     ----------
     ds
         Results dataset (docs/results-format.md); dask-backed is fine, the variables the
-        report reads are loaded once.
+        report reads are loaded once. One strategy is enough (no paired sections then).
     out_dir
-        Folder to write into; created if missing, existing files of the same names are
-        replaced.
+        Folder to write; it appears only once the report is complete. An existing folder
+        is replaced only if it is empty or holds a report (``report.html`` and PNGs).
     baseline
-        Strategy the paired comparisons are made against.
+        Strategy the others are compared with; default
+        :func:`resilience.risk.decision.default_baseline` (the scenario's ``baseline:``,
+        else the first strategy).
+    risk_measure
+        Risk measure of the decision summary and the frontier, a key of
+        :data:`resilience.risk.decision.RISK_MEASURES`.
     metrics
         Per-path variables of the paired comparison tables.
     confidence, n_boot, seed
         Confidence level of every interval; bootstrap replicates and seed of the paired
         VaR / CVaR intervals.
+    progress
+        A progress bar on stderr for a report that takes more than 2 s: None shows it on
+        a terminal only.
 
     Returns
     -------
@@ -314,88 +475,167 @@ def write_report(
     Raises
     ------
     ResultsError
-        When a needed variable or dimension is missing, or ``baseline`` is unknown.
+        When a needed variable or dimension is missing, ``baseline`` or ``risk_measure``
+        is unknown, or ``out_dir`` exists and is not a report folder.
     """
-    _check(ds, baseline, metrics)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ResultsError(f"{out} exists and is not a folder")
-    needed = list(dict.fromkeys((*REQUIRED_VARIABLES, *metrics)))
-    data = ds[needed].load()
+    baseline = _check(ds, baseline, metrics, risk_measure)
+    folder = StagedFolder(out_dir, REPORT_FILE)
+    names = [str(s) for s in ds["strategy"].values]
+    several = len(names) > 1
+    specs = [s for s in FIGURES if several or not s.compares]
+    measure_var = RISK_MEASURES[risk_measure].variable
+    needed = [*REQUIRED_VARIABLES, *(metrics if several else ()), measure_var]
+    needed = [v for v in dict.fromkeys(needed) if v in ds.data_vars]
+    symbol = currency_symbol(ds.attrs)
+    steps = 3 + (len(metrics) + 1 if several else 0) + len(specs)
+    bar = progress_bar(steps, "report", progress)
+    try:
+        with folder:
+            bar.set_postfix_str("loading")
+            data = ds[needed].load()
+            data.attrs = dict(ds.attrs)
+            bar.update()
 
-    table = risk_table(data, confidence=confidence).compute()
-    comparisons = [
-        compare(data, baseline, m, confidence=confidence, n_boot=n_boot, seed=seed).compute()
-        for m in metrics
+            bar.set_postfix_str("risk table")
+            table = risk_table(data, confidence=confidence).compute()
+            conv = convergence(table, rel_precision=0.01, confidence=confidence)
+            bar.update()
+
+            summary = None
+            comparisons = []
+            if several:
+                bar.set_postfix_str("decision summary")
+                summary = decision_summary(data, baseline, risk_measure, confidence=confidence)
+                bar.update()
+                for m in metrics:
+                    bar.set_postfix_str(f"paired {m}")
+                    comparisons.append(
+                        compare(
+                            data, baseline, m, confidence=confidence, n_boot=n_boot, seed=seed
+                        ).compute()
+                    )
+                    bar.update()
+            ctx = ReportContext(baseline, risk_measure, summary, confidence)
+
+            images: list[tuple[FigureSpec, bytes]] = []
+            for spec in specs:
+                bar.set_postfix_str(spec.filename)
+                image = png(spec.draw(data, ctx))
+                folder.write(spec.filename, image)
+                images.append((spec, image))
+                bar.update()
+
+            bar.set_postfix_str("page")
+            text = _page(ds, table, conv, summary, comparisons, images, ctx, symbol, n_boot, seed)
+            report = folder.write(REPORT_FILE, text)
+            bar.update()
+    finally:
+        bar.close()
+    return report
+
+
+def _page(ds, table, conv, summary, comparisons, images, ctx, symbol, n_boot, seed) -> str:
+    baseline = ctx.baseline
+    names = [str(s) for s in ds["strategy"].values]
+    pct = f"{100 * ctx.confidence:g}"
+    name = str(ds.attrs.get("scenario_name", "results"))
+    measure = RISK_MEASURES[ctx.risk_measure]
+    n_paths = int(ds.sizes["path"])
+    number = {spec.filename: i for i, (spec, _) in enumerate(images, start=1)}
+    head = [
+        f"<h1>Disruption risk report: {esc(name)}</h1>",
+        f'<p class="note">{n_paths:,} paths per strategy'
+        + (f", {int(ds.attrs['horizon_days'])}-day horizon" if "horizon_days" in ds.attrs else "")
+        + f"; {len(names)} {'strategies' if len(names) > 1 else 'strategy'}: "
+        f"{esc(', '.join(names))}"
+        + (
+            f"; baseline <b>{esc(baseline)}</b>; risk measured as {esc(measure.label)}"
+            if len(names) > 1
+            else ""
+        )
+        + f"; brackets are {pct}% confidence intervals.</p>",
     ]
-    conv = convergence(table, rel_precision=0.01, confidence=confidence)
-    images = []
-    for spec in FIGURES:
-        fig = spec.draw(data, baseline)
-        images.append((spec, _png(fig)))
-
-    pct = f"{100 * confidence:g}"
-    name = ds.attrs.get("scenario_name", "results")
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{_esc(name)} - resilience report</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>Disruption risk report: {_esc(name)}</h1>",
-        f'<p class="note">{int(ds.sizes["path"]):,} paths per strategy; baseline '
-        f"<b>{_esc(baseline)}</b>; brackets are {pct}% confidence intervals.</p>",
-        "<h2>Run</h2>",
-        _metadata_html(ds),
+    body = [*head, "<h2>Decision summary</h2>"]
+    if summary is None:
+        only = names[0]
+        body.append(
+            f'<p class="memo">This result has one strategy, <b>{esc(only)}</b>: there is '
+            "nothing to compare it with, so there is no decision summary, frontier or "
+            f"paired comparison. The risk table and the risk curves below describe {esc(only)} "
+            "alone. To weigh strategies against each other, run them together with the same "
+            "seed: every strategy then sees the same disruptions (common random numbers).</p>"
+        )
+    else:
+        body += [
+            f'<p class="memo">{esc(summary_paragraph(summary))}</p>',
+            _summary_table_html(summary, symbol),
+            '<p class="note">Every figure is a paired difference against '
+            f"{esc(baseline)} on the same paths, with a {pct}% influence-function interval "
+            "(delta method for the ratio). Risk avoided is positive when the strategy is "
+            "safer. Verdicts only count differences distinguishable from zero: "
+            "<i>efficient</i> buys risk reduction and no other strategy is both cheaper and "
+            "safer; <i>dominated</i> another strategy is cheaper and safer; rank orders the "
+            "efficient ones by cost per unit of risk avoided.</p>",
+        ]
+        frontier = next((im for im in images if im[0].filename == "frontier.png"), None)
+        if frontier is not None:
+            spec, image = frontier
+            body.append(
+                figure_html("frontier", number[spec.filename], spec.title, spec.caption, image)
+            )
+    body += [
         "<h2>Risk by strategy</h2>",
-        _risk_table_html(table),
+        _risk_table_html(table, ds, symbol),
         '<p class="note">Fill rate mean is the run-level ratio sum(filled) / sum(demand) with a '
         "delta-method interval; P&lt;q&gt; is the q-th percentile with a distribution-free "
         "order-statistic interval; CVaR95 is the mean of the worst 5% of paths with an "
         "influence-function interval; means have normal intervals.</p>",
-        f"<h2>Paired comparison against {_esc(baseline)}</h2>",
-        '<p class="note">Every strategy saw the same disruptions (common random numbers), so '
-        "differences are taken path by path: strategy minus baseline. P(better) is the share "
-        "of paths where the strategy did strictly better. VaR/CVaR intervals come from a "
-        f"paired bootstrap ({n_boot} resamples, seed {seed}); the width ratio shows how much "
-        "narrower the paired interval is than independent runs would give.</p>",
     ]
-    for cmp in comparisons:
-        unit = cmp.attrs.get("units", "")
-        unit_text = f" [{unit}]" if unit and unit != "1" else ""
-        parts.append(f"<h3>{_esc(cmp.attrs['variable'])}{_esc(unit_text)}</h3>")
-        parts.append(_comparison_html(cmp))
-    parts += [
+    if comparisons:
+        body += [
+            f"<h2>Paired comparison against {esc(baseline)}</h2>",
+            '<p class="note">Every strategy saw the same disruptions (common random numbers), '
+            "so differences are taken path by path: strategy minus baseline. P(better) is the "
+            "share of paths where the strategy did strictly better. VaR/CVaR intervals come "
+            f"from a paired bootstrap ({n_boot} resamples, seed {seed}); the width ratio shows "
+            "how much narrower the paired interval is than independent runs would give.</p>",
+        ]
+        for cmp in comparisons:
+            unit = str(cmp.attrs.get("units", ""))
+            unit_text = _unit_text(unit, symbol)
+            label = str(cmp.attrs["variable"]) + (f" [{unit_text}]" if unit_text else "")
+            body += [f"<h3>{esc(label)}</h3>", _comparison_html(cmp, symbol)]
+    rest = [im for im in images if im[0].filename != "frontier.png"]
+    body += ["<h2>Figures</h2>", "<ol>"]
+    body += [
+        f'<li><a href="#{esc(spec.filename[:-4])}">{esc(spec.title)}</a> '
+        f'<span class="note">({esc(spec.filename)})</span></li>'
+        for spec, _ in images
+    ]
+    body.append("</ol>")
+    body += [
+        figure_html(spec.filename[:-4], number[spec.filename], spec.title, spec.caption, image)
+        for spec, image in rest
+    ]
+    body += [
         "<h2>Precision</h2>",
         f'<p class="note">Relative half-width of each {pct}% interval now, and the paths '
         "needed for &plusmn;1% (standard errors shrink as 1/sqrt(paths)).</p>",
         _convergence_html(conv),
-        "<h2>Figures</h2>",
-        "<ol>",
-        *(
-            f'<li><a href="#{_esc(spec.filename[:-4])}">{_esc(spec.title)}</a>: '
-            f'{_esc(spec.caption)} <span class="note">({_esc(spec.filename)})</span></li>'
-            for spec, _ in images
+        "<h2>Provenance</h2>",
+        _provenance_html(
+            ds,
+            [
+                ("baseline", baseline),
+                ("risk measure", ctx.risk_measure),
+                ("confidence", f"{pct}%"),
+                ("bootstrap", f"{n_boot} resamples, seed {seed}"),
+            ],
         ),
-        "</ol>",
     ]
-    for i, (spec, png) in enumerate(images, start=1):
-        data_uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-        parts.append(
-            f'<figure id="{_esc(spec.filename[:-4])}"><img alt="{_esc(spec.title)}" '
-            f'src="{data_uri}"><figcaption><b>Figure {i}. {_esc(spec.title)}.</b> '
-            f"{_esc(spec.caption)}</figcaption></figure>"
-        )
     if "scenario_text" in ds.attrs:
-        parts.append("<h2>Scenario</h2>")
-        parts.append(
-            f"<details><summary>scenario file</summary><pre>{_esc(ds.attrs['scenario_text'])}</pre></details>"
+        body.append(
+            "<details><summary>scenario file</summary>"
+            f"<pre>{esc(ds.attrs['scenario_text'])}</pre></details>"
         )
-    parts.append("</body></html>")
-    page = "\n".join(parts) + "\n"
-
-    out.mkdir(parents=True, exist_ok=True)
-    for spec, png in images:
-        (out / spec.filename).write_bytes(png)
-    report = out / "report.html"
-    report.write_text(page, encoding="utf-8")
-    return report
+    return page(f"{name} - resilience report", body)

@@ -15,9 +15,6 @@ dims (axes..., strategy, column). Strategies keep the colours of ``resilience.re
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import itertools
 import numbers
 from pathlib import Path
@@ -26,8 +23,26 @@ import numpy as np
 import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from resilience.errors import ResultsError
+from resilience.report.common import (
+    StagedFolder,
+    currency_symbol,
+    declutter_ticks,
+    esc,
+    figure_html,
+    money_axis,
+    num_cell,
+    number_axis,
+    page,
+    percent_axis,
+    place_labels,
+    png,
+    row_style,
+    table_html,
+    value_parts,
+)
 from resilience.risk import pareto_dominated
 from resilience.sweeps import is_sweep, sweep_spec, sweep_table
 
@@ -60,6 +75,21 @@ def _pretty(column: str, table: xr.Dataset) -> str:
     units = str(table["units"].sel(column=column).values)
     unit = f" [{units}]" if units and units != "1" else ""
     return f"{stat} {metric.replace('_', ' ')}{unit}"
+
+
+def _axis(axis, column: str, table: xr.Dataset, ds: xr.Dataset, values) -> str:
+    """Format a value axis of ``column`` (money in $M etc., fractions in percent, counts
+    with thousands separators) and return its label."""
+    metric, stat = column.split(" ", 1)
+    units = str(table["units"].sel(column=column).values)
+    name = f"{stat} {metric.replace('_', ' ')}"
+    if units == "currency":
+        return f"{name} [{money_axis(axis, np.asarray(values), currency_symbol(ds.attrs))}]"
+    if units == "1":
+        percent_axis(axis)
+        return f"{name} [%]"
+    number_axis(axis)
+    return f"{name} [{units}]" if units else name
 
 
 def plot_metric_vs_parameter(
@@ -103,9 +133,13 @@ def plot_metric_vs_parameter(
         if positions is not xs:
             ax.set_xticks(positions, [str(v) for v in xs])
         ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel(_pretty(column, table))
+    values = np.concatenate([sel[k].values.ravel() for k in ("estimate", "lower", "upper")])
+    axes[0].set_ylabel(_axis(axes[0].yaxis, column, table, ds, values))
     axes[0].legend(fontsize="small", title=", ".join(others) if others else None)
-    fig.suptitle(f"{_pretty(column, table)} against {x}")
+    fig.suptitle(
+        f"{column.split(' ', 1)[1]} {column.split(' ', 1)[0].replace('_', ' ')} against {x}"
+    )
+    declutter_ticks(fig)
     return fig
 
 
@@ -132,21 +166,28 @@ def frontier_points(table: xr.Dataset, cost: str, risk: str) -> dict:
     c = est.sel(column=cost).values.reshape(-1)
     r = est.sel(column=risk).values.reshape(-1)
     n_s = table.sizes["strategy"]
-    labels = []
+    labels, points = [], []
     for cell in itertools.product(*(range(table.sizes[d]) for d in spec_dims)):
         point = ", ".join(f"{d}={table[d].values[k]}" for d, k in zip(spec_dims, cell, strict=True))
+        values = " / ".join(str(table[d].values[k]) for d, k in zip(spec_dims, cell, strict=True))
         labels.extend(f"{s}: {point}" if point else str(s) for s in table["strategy"].values)
+        points.extend([values] * n_s)
     strategy = np.tile(np.arange(n_s), len(c) // n_s)
     return {
         "cost": c,
         "risk": r,
         "dominated": pareto_dominated(c, r),
         "labels": labels,
+        "points": points,
+        "axes": spec_dims,
         "strategy": strategy,
     }
 
 
-def _frontier_panel(ax, fp: dict, strategies: list[str]) -> None:
+def _frontier_panel(ax, fp: dict, strategies: list[str]) -> tuple[list, list, list]:
+    """Every (point, strategy) of one world: efficient ones ringed and joined, dominated
+    ones faded. Returns the labels of the efficient points (positions, texts, colours):
+    their decision-axis values, placed once the figure is complete."""
     for k, name in enumerate(strategies):
         mine = fp["strategy"] == k
         for dominated, style in (
@@ -160,10 +201,9 @@ def _frontier_panel(ax, fp: dict, strategies: list[str]) -> None:
                     fp["risk"][pick],
                     color=f"C{k % 10}",
                     label=name if not dominated else None,
+                    zorder=3 if not dominated else 2,
                     **style,
                 )
-        if not (mine & ~fp["dominated"]).any():
-            ax.scatter([], [], color=f"C{k % 10}", alpha=0.3, label=f"{name} (all dominated)")
     eff = np.flatnonzero(~fp["dominated"])
     eff = eff[np.argsort(fp["cost"][eff], kind="stable")]
     ax.plot(
@@ -173,22 +213,27 @@ def _frontier_panel(ax, fp: dict, strategies: list[str]) -> None:
         linewidth=1,
         alpha=0.6,
         label="efficient frontier",
+        zorder=1,
     )
-    # one label per distinct efficient point (points sharing a network coincide)
-    seen: dict[tuple, int] = {}
-    for idx in eff:
-        seen.setdefault((fp["cost"][idx], fp["risk"][idx]), idx)
-    for i, ((x, y), idx) in enumerate(list(seen.items())[:12]):
-        same = int(((fp["cost"][eff] == x) & (fp["risk"][eff] == y)).sum())
-        text = fp["labels"][idx] + (f" (+{same - 1} identical)" if same > 1 else "")
-        ax.annotate(
-            text,
-            (x, y),
-            fontsize="x-small",
-            textcoords="offset points",
-            xytext=(6, 6 if i % 2 == 0 else -12),
-        )
     ax.grid(True, alpha=0.3)
+    ax.margins(0.1, 0.12)
+    if not fp["axes"]:
+        return [], [], []
+    # one label per distinct efficient point of a strategy; a strategy whose points all
+    # coincide (the decision axes do not touch it) needs none: its colour names it
+    groups: dict[tuple, list[int]] = {}
+    for idx in eff:
+        key = (int(fp["strategy"][idx]), fp["cost"][idx], fp["risk"][idx])
+        groups.setdefault(key, []).append(int(idx))
+    xy, texts, colours = [], [], []
+    for (k, x, y), members in groups.items():
+        if len(members) == int((fp["strategy"] == k).sum()):
+            continue
+        values = [fp["points"][i] for i in members]
+        xy.append((x, y))
+        texts.append(", ".join(values[:3]) + (" ..." if len(values) > 3 else ""))
+        colours.append(f"C{k % 10}")
+    return xy, texts, colours
 
 
 def plot_sweep_frontier(
@@ -216,10 +261,11 @@ def plot_sweep_frontier(
     rows = -(-len(combos) // cols)
     fig = _figure(6.0 * cols, 4.8 * rows)
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True).ravel()
+    labels = []
     for ax, combo in zip(axes, combos, strict=False):
         where = dict(zip(env, combo, strict=True))
         fp = frontier_points(table.isel(where), cost, risk)
-        _frontier_panel(ax, fp, strategies)
+        labels.append((ax, *_frontier_panel(ax, fp, strategies)))
         title = ", ".join(f"{e}={table[e].values[k]}" for e, k in where.items())
         n_eff = int((~fp["dominated"]).sum())
         ax.set_title(
@@ -227,46 +273,105 @@ def plot_sweep_frontier(
         )
     for ax in axes[len(combos) :]:
         ax.set_visible(False)
+    est = table["estimate"]
+    xlabel = _axis(axes[0].xaxis, cost, table, ds, est.sel(column=cost).values.ravel())
+    ylabel = _axis(axes[0].yaxis, risk, table, ds, est.sel(column=risk).values.ravel())
     for ax in axes[::cols]:
-        ax.set_ylabel(_pretty(risk, table))
+        ax.set_ylabel(ylabel)
     for ax in axes[: len(combos)]:
-        ax.set_xlabel(_pretty(cost, table))
-    axes[0].legend(fontsize="small")
-    fig.suptitle(
-        f"Cost-risk frontier of the sweep ({_pretty(cost, table)} vs "
-        f"{_pretty(risk, table)}; lower-left is better)"
+        ax.set_xlabel(xlabel)
+    decisions = [n for n in sweep_spec(ds).names if n not in env]
+    handles = [
+        Line2D([], [], marker="o", linestyle="none", color=f"C{k % 10}", label=name)
+        for k, name in enumerate(strategies)
+    ] + [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="-",
+            color="black",
+            markerfacecolor="white",
+            markeredgecolor="black",
+            linewidth=1,
+            alpha=0.7,
+            label="efficient (ringed, joined)",
+        ),
+        Line2D([], [], marker="o", linestyle="none", color="grey", alpha=0.3, label="dominated"),
+    ]
+    axes[0].legend(
+        handles=handles,
+        fontsize="small",
+        title=f"labels: {' / '.join(decisions)}" if decisions else None,
+        title_fontsize="small",
+        loc="upper right",
     )
+    fig.suptitle(f"Cost-risk frontier of the sweep ({xlabel} vs {ylabel}; lower-left is better)")
+    declutter_ticks(fig)
+    for ax, xy, texts, colours in labels:
+        if texts:
+            place_labels(
+                ax, np.array(xy), texts, colours=colours, fontsize="x-small", drop_overlapping=True
+            )
     return fig
 
 
 # ----------------------------------------------------------------------------- report
 
 
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
-
-
-def _table_html(table: xr.Dataset, column: str) -> str:
+def _table_html(table: xr.Dataset, column: str, ds: xr.Dataset) -> str:
+    """One risk figure at every point (rows) and strategy (columns), with intervals."""
     spec_dims = [d for d in table["estimate"].dims if d not in ("strategy", "column")]
-    est = table["estimate"].sel(column=column).transpose(*spec_dims, "strategy")
+    sel = table[["estimate", "lower", "upper"]].sel(column=column).transpose(*spec_dims, "strategy")
     strategies = [str(s) for s in table["strategy"].values]
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in [*spec_dims, *strategies])
+    units = str(table["units"].sel(column=column).values)
+    kind = "money" if units == "currency" else "percent" if units == "1" else "count"
+    symbol = currency_symbol(ds.attrs)
+    cell_symbol = "$" if symbol == "$" else ""
+    flat = {k: sel[k].values.reshape(-1, len(strategies)) for k in ("estimate", "lower", "upper")}
+    triples = [
+        (float(e), float(lo), float(hi))
+        for e, lo, hi in zip(
+            flat["estimate"].ravel(), flat["lower"].ravel(), flat["upper"].ravel(), strict=True
+        )
+    ]
+    style = row_style(triples, kind)
     rows = []
-    flat = est.values.reshape(-1, len(strategies))
     for r, cell in enumerate(itertools.product(*(range(table.sizes[d]) for d in spec_dims))):
         keys = "".join(
-            f"<td>{html.escape(str(table[d].values[k]))}</td>"
-            for d, k in zip(spec_dims, cell, strict=True)
+            f"<td>{esc(table[d].values[k])}</td>" for d, k in zip(spec_dims, cell, strict=True)
         )
-        vals = "".join(f'<td class="num">{v:,.4g}</td>' for v in flat[r])
+        vals = "".join(
+            num_cell(
+                *value_parts(*triples[r * len(strategies) + i], kind, cell_symbol, style=style)
+            )
+            for i in range(len(strategies))
+        )
         rows.append(f"<tr>{keys}{vals}</tr>")
-    return (
-        f"<h3>{html.escape(_pretty(column, table))}</h3><table><tr>{head}</tr>"
-        + "".join(rows)
-        + "</table>"
+    metric, stat = column.split(" ", 1)
+    unit = (
+        symbol
+        if units == "currency" and symbol != "$"
+        else ""
+        if units in ("1", "currency")
+        else units
     )
+    title = f"{stat} {metric.replace('_', ' ')}" + (f" [{unit}]" if unit else "")
+    return f"<h3>{esc(title)}</h3>" + table_html([*spec_dims, *strategies], rows)
+
+
+_PROVENANCE = (
+    ("scenario_name", "scenario"),
+    ("seed", "seed"),
+    ("paths", "paths per point and strategy"),
+    ("horizon_days", "horizon [days]"),
+    ("scenario_sha256", "scenario SHA-256"),
+    ("resilience_version", "resilience version"),
+    ("numba_version", "numba version"),
+    ("numpy_version", "numpy version"),
+    ("xarray_version", "xarray version"),
+    ("created_utc", "created (UTC)"),
+)
 
 
 def write_sweep_report(ds: xr.Dataset, out_dir: str | Path) -> Path:
@@ -274,56 +379,59 @@ def write_sweep_report(ds: xr.Dataset, out_dir: str | Path) -> Path:
     embedded, no scripts or links) into ``out_dir``; returns the HTML path.
 
     Figures: for every axis, P95 lost units and mean total cost against it; the
-    cost-risk frontier over all points. Everything is drawn before anything is written.
+    cost-risk frontier over all points. The report is written into a hidden sibling
+    folder and renamed into place when complete; an existing ``out_dir`` is replaced only
+    if it holds a sweep report.
     """
     if not is_sweep(ds):
         raise ResultsError("not a sweep result (no sweep_json attribute); use `resilience report`")
+    folder = StagedFolder(out_dir, "sweep_report.html")
     spec = sweep_spec(ds)
-    table = sweep_table(ds).compute()
-    figures: list[tuple[str, str, bytes]] = []
-    for axis in spec.names:
-        for column, slug in (
-            ("lost_units P95", "lost_units_p95"),
-            ("total_cost mean", "cost_mean"),
-        ):
-            fig = plot_metric_vs_parameter(ds, column=column, x=axis, table=table)
-            figures.append(
-                (
-                    f"sweep_{slug}_vs_{axis}.png",
-                    f"{_pretty(column, table)} against {axis}",
-                    _png(fig),
-                )
-            )
-    fig = plot_sweep_frontier(ds, table=table)
-    figures.append(("sweep_frontier.png", "Cost-risk frontier across the sweep", _png(fig)))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    body = []
-    for filename, title, png in figures:
-        (out / filename).write_bytes(png)
-        data = base64.b64encode(png).decode()
-        body.append(
-            f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(title)}</figcaption></figure>"
+    with folder:
+        table = sweep_table(ds).compute()
+        figures: list[tuple[str, str, bytes]] = []
+        for axis in spec.names:
+            for column, slug in (
+                ("lost_units P95", "lost_units_p95"),
+                ("total_cost mean", "cost_mean"),
+            ):
+                fig = plot_metric_vs_parameter(ds, column=column, x=axis, table=table)
+                filename = f"sweep_{slug}_vs_{axis}.png"
+                image = png(fig)
+                folder.write(filename, image)
+                figures.append((filename, f"{_pretty(column, table)} against {axis}", image))
+        image = png(plot_sweep_frontier(ds, table=table))
+        folder.write("sweep_frontier.png", image)
+        figures.append(("sweep_frontier.png", "Cost-risk frontier across the sweep", image))
+        axes = "".join(
+            f"<li><b>{esc(a.name)}</b>: {esc(', '.join(p.path for p in a.params))}"
+            f" = {esc(', '.join(str(v) for v in a.coordinate()))}</li>"
+            for a in spec.axes
         )
-    axes = "".join(
-        f"<li><b>{html.escape(a.name)}</b>: {html.escape(', '.join(p.path for p in a.params))}"
-        f" = {html.escape(', '.join(str(v) for v in a.coordinate()))}</li>"
-        for a in spec.axes
-    )
-    name = html.escape(str(ds.attrs.get("scenario_name", "")))
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Sweep: {name}</title>
-<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}}
-table{{border-collapse:collapse;font-size:.9em}}td,th{{border:1px solid #ddd;padding:.3em .6em}}
-td.num{{text-align:right}}img{{max-width:100%}}</style></head><body>
-<h1>Sweep of {name}</h1>
-<p>{ds.attrs.get("paths", "?")} paths per point and strategy, seed {ds.attrs.get("seed", "?")}
-(the same random events at every point).</p><ul>{axes}</ul>
-{_table_html(table, "lost_units P95")}{_table_html(table, "total_cost mean")}
-{"".join(body)}
-</body></html>
-"""
-    path = out / "sweep_report.html"
-    path.write_text(page, encoding="utf-8")
+        name = str(ds.attrs.get("scenario_name", ""))
+        paths = ds.attrs.get("paths", "?")
+        paths = f"{paths:,}" if isinstance(paths, numbers.Integral) else paths
+        provenance = "".join(
+            f"<tr><th>{esc(label)}</th><td>{esc(ds.attrs[key])}</td></tr>"
+            for key, label in _PROVENANCE
+            if key in ds.attrs
+        )
+        body = [
+            f"<h1>Sweep of {esc(name)}</h1>",
+            f'<p class="note">{esc(paths)} paths per point and strategy, seed '
+            f"{esc(ds.attrs.get('seed', '?'))} (the same random events at every point); "
+            "brackets are 95% confidence intervals.</p>",
+            f"<ul>{axes}</ul>",
+            "<h2>Figures</h2>",
+            *(
+                figure_html(filename[:-4], i, title, "", image)
+                for i, (filename, title, image) in enumerate(figures, start=1)
+            ),
+            "<h2>Tables</h2>",
+            _table_html(table, "lost_units P95", ds),
+            _table_html(table, "total_cost mean", ds),
+            "<h2>Provenance</h2>",
+            f"<table><tbody>{provenance}</tbody></table>",
+        ]
+        path = folder.write("sweep_report.html", page(f"Sweep: {name}", body))
     return path

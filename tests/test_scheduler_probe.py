@@ -23,8 +23,11 @@ def serve_once(reply: bytes | None, hold: float = 0.0) -> tuple[str, threading.T
 
     def run():
         with server:
-            server.settimeout(10)
-            conn, _ = server.accept()
+            server.settimeout(60)
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:  # the client never came (it failed earlier): nothing to do
+                return
             with conn:
                 if reply:
                     conn.sendall(reply)

@@ -34,13 +34,21 @@ _PROBABILITY = click.FloatRange(0.0, 1.0, min_open=True, max_open=True)
     help="Confidence of the intervals.",
 )
 @click.option(
+    "--interval",
+    type=click.Choice(["influence", "bootstrap"]),
+    default=None,
+    help="VaR/CVaR difference intervals: paired influence functions (fast; the default) "
+    "or a paired bootstrap (the default when --n-boot is given).",
+)
+@click.option(
     "--n-boot",
-    default=1000,
-    show_default=True,
+    default=None,
     type=click.IntRange(min=0),
-    help="Bootstrap resamples for the VaR/CVaR intervals (0: none).",
+    help="Bootstrap resamples for the VaR/CVaR intervals; implies --interval bootstrap "
+    "(default 200 there; 0: no intervals).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bootstrap.")
+@opt.format_option
 def compare(
     results: Path,
     baseline: str | None,
@@ -48,30 +56,43 @@ def compare(
     metrics: tuple[str, ...],
     level: float,
     confidence: float,
-    n_boot: int,
+    interval: str | None,
+    n_boot: int | None,
     seed: int,
+    fmt: str,
     quiet: bool,
 ) -> None:
     """Compare every strategy in RESULTS with the baseline, path by path.
 
     Prints first the decision summary (extra cost, tail-cost change, risk avoided and cost
-    per unit of risk avoided, with intervals, and a verdict per strategy), then, per metric, the mean difference, P(better), and the VaR and CVaR differences
-    (strategy minus baseline) with confidence intervals.
+    per unit of risk avoided, with intervals, and a verdict per strategy), then, per
+    metric, the mean difference, P(better), and the VaR and CVaR differences (strategy
+    minus baseline) with confidence intervals. --format markdown / csv / json prints the
+    same figures as pipe tables or machine-readable records.
     """
     # imported when the command runs, so `resilience --help` does not load xarray
     from resilience.api import open_results
     from resilience.risk import compare as paired_compare
-    from resilience.risk import format_comparison
-    from resilience.risk.decision import decision_summary, default_baseline, format_summary
+    from resilience.risk.decision import decision_summary, default_baseline, summary_section
+    from resilience.risk.format import comparison_section, render
 
     ds = open_results(results)
     baseline = baseline or default_baseline(ds)
     tables = []
-    for metric in metrics:
-        cmp = paired_compare(
-            ds, baseline, metric, level=level, confidence=confidence, n_boot=n_boot, seed=seed
-        )
-        tables.append(format_comparison(cmp))
-    summary = decision_summary(ds, baseline, risk_measure, confidence=confidence)
-    click.echo("Decision summary\n" + format_summary(summary))
-    click.echo("\n".join(tables), nl=False)
+    with opt.progress_bar(len(metrics) + 1, "comparing", quiet) as bar:
+        for metric in metrics:
+            cmp = paired_compare(
+                ds,
+                baseline,
+                metric,
+                level=level,
+                confidence=confidence,
+                n_boot=n_boot,
+                seed=seed,
+                interval=interval,
+            ).compute()
+            tables.append(comparison_section(cmp))
+            bar.update()
+        summary = decision_summary(ds, baseline, risk_measure, confidence=confidence)
+        bar.update()
+    click.echo(render([summary_section(summary), *tables], fmt), nl=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 
 import click
@@ -157,3 +158,31 @@ risk_measure_option = click.option(
     show_default=True,
     help="Risk measure the decision summary ranks strategies on.",
 )
+
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "csv", "json"]),
+    default="text",
+    show_default=True,
+    help="Output: text (aligned to the terminal's width), markdown (pipe tables), csv or "
+    "json (records with unformatted numbers, for other programs).",
+)
+
+
+def progress_bar(total: int, desc: str, quiet: bool = False):
+    """A tqdm bar on stderr for the steps of a command, shown only on a terminal (never
+    with --quiet, never in a pipe or a log file); ``update()`` after each step."""
+    # imported when a command runs, so `resilience --help` stays light
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="step",
+        file=sys.stderr,
+        disable=True if quiet else None,  # None: only when stderr is a terminal
+        leave=False,
+        bar_format="{desc}: {n_fmt}/{total_fmt} {bar} {elapsed}",
+    )

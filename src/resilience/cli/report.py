@@ -24,10 +24,10 @@ from resilience.cli.boundary import command
 @opt.risk_measure_option
 @click.option(
     "--n-boot",
-    default=1000,
-    show_default=True,
+    default=None,
     type=click.IntRange(min=0),
-    help="Bootstrap resamples for the paired VaR/CVaR intervals (0: none).",
+    help="Bootstrap the paired VaR/CVaR intervals with this many resamples (0: no "
+    "intervals; default: paired influence-function intervals, no resampling).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bootstrap.")
 def report(
@@ -35,7 +35,7 @@ def report(
     out_dir: Path | None,
     baseline: str | None,
     risk_measure: str,
-    n_boot: int,
+    n_boot: int | None,
     seed: int,
     quiet: bool,
 ) -> None:

@@ -29,6 +29,7 @@ from resilience.cli.boundary import command
 @opt.overwrite_option
 @opt.baseline_option
 @opt.risk_measure_option
+@opt.format_option
 def run(
     scenario,
     paths,
@@ -40,6 +41,7 @@ def run(
     overwrite,
     baseline,
     risk_measure,
+    fmt,
     quiet,
 ):
     """Simulate SCENARIO (a YAML file) and compare its sourcing strategies.
@@ -47,12 +49,16 @@ def run(
     Prints first the decision summary (which strategy buys the most risk reduction per
     unit of cost, against the baseline, on the same paths), then, per strategy: fill rate
     (mean, P5, P1), lost units and total cost (mean, P50, P95, P99, CVaR95), stockout days
-    P95 and the number of paths.
+    P95 and the number of paths (a backorder run shows late units and the backlog instead
+    of lost units). --format markdown / csv / json prints the same figures as pipe tables
+    or machine-readable records; the closing lines then go to stderr.
     """
     # imported when the command runs, so `resilience --help` does not load numba and xarray
     from resilience.api import open_results, run_to_file, simulate
-    from resilience.risk import format_risk_table, risk_table
-    from resilience.risk.decision import decision_summary, format_summary
+    from resilience.risk import risk_table
+    from resilience.risk.decision import decision_summary, summary_section
+    from resilience.risk.format import render, risk_table_section
+    from resilience.risk.tables import table_columns
 
     started = time.perf_counter()
     if shard is not None and out is None:
@@ -72,10 +78,15 @@ def run(
         )
         ds = open_results(out)
     elapsed = time.perf_counter() - started
-    if ds.sizes["strategy"] > 1:
-        summary = decision_summary(ds, baseline, risk_measure)
-        click.echo("Decision summary\n" + format_summary(summary))
-    click.echo(format_risk_table(risk_table(ds)))
+    sections = []
+    with opt.progress_bar(2, "risk figures", quiet) as bar:
+        if ds.sizes["strategy"] > 1:
+            sections.append(summary_section(decision_summary(ds, baseline, risk_measure)))
+        bar.update()
+        sections.append(risk_table_section(risk_table(ds, columns=table_columns(ds))))
+        bar.update()
+    to_stderr = fmt in ("csv", "json")  # keep stdout machine-readable
+    click.echo(render(sections, fmt), nl=not to_stderr)
     n_strategies = ds.sizes["strategy"]
     n_paths = ds.sizes["path"]
     node_days = n_paths * n_strategies * ds.sizes["day"] * ds.sizes["node"]
@@ -86,6 +97,6 @@ def run(
     if shard is not None:
         footer += f"; shard {shard} (paths {int(ds.attrs['path_start']):,}.."
         footer += f"{int(ds.attrs['path_start']) + n_paths - 1:,} of {paths:,})"
-    click.echo(footer)
+    click.echo(footer, err=to_stderr)
     if out is not None:
-        click.echo(f"Result written to {out}")
+        click.echo(f"Result written to {out}", err=to_stderr)

@@ -34,28 +34,75 @@ def _check_grid(ctx, param, values):
     return values
 
 
-def _number(x: float) -> str:
-    if not math.isfinite(x):
-        return "nan"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+def _headline(table, column: str, title: str):
+    """(header, rows of label and number texts, records, heading) of one headline figure
+    per point (rows) and strategy (columns)."""
+    from resilience.risk.format import (  # with xarray: only once a sweep has run
+        clip_to_support,
+        currency_symbol,
+        number_format,
+        quantity_kind,
+        unit_label,
+    )
+    from resilience.sweeps import sweep_spec
+
+    spec = sweep_spec(table)
+    sel = {"column": column}
+    values = table["estimate"].sel(sel).transpose(*spec.names, "strategy")
+    bounds = [
+        table[k].sel(sel).transpose(*spec.names, "strategy").values.reshape(spec.size, -1)
+        if k in table
+        else None
+        for k in ("lower", "upper")
+    ]
+    strategies = [str(s) for s in table["strategy"].values]
+    units = str(table["units"].sel(sel).values)
+    currency = table.attrs.get("currency")
+    flat = values.values.reshape(spec.size, len(strategies))
+    finite = [float(x) for x in flat.ravel() if math.isfinite(x)]
+    fmt = number_format(quantity_kind(units), finite, symbol=currency_symbol(currency))
+    metric, statistic = column.split(" ", 1)
+    unit = currency if units == "currency" and currency else units
+    header = [*spec.names, *strategies]
+    rows, records = [], []
+    for p in range(spec.size):
+        steps = spec.steps(p)
+        point = {a.name: a.coordinate()[k] for a, k in zip(spec.axes, steps, strict=True)}
+        rows.append([*(str(v) for v in point.values()), *(fmt(float(x)) for x in flat[p])])
+        for i, s in enumerate(strategies):
+            lo, hi = (math.nan if b is None else float(b[p, i]) for b in bounds)
+            lo, hi, _ = clip_to_support(quantity_kind(units), lo, hi)
+            records.append(
+                {
+                    "point": {k: _plain(v) for k, v in point.items()},
+                    "table": "sweep",
+                    "metric": metric,
+                    "statistic": statistic,
+                    "strategy": s,
+                    "estimate": _finite(flat[p, i]),
+                    "lower": _finite(lo),
+                    "upper": _finite(hi),
+                    "units": unit,
+                }
+            )
+    label = unit_label(units, currency)
+    return header, rows, records, f"{title} [{label}]", len(spec.names)
+
+
+def _plain(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+def _finite(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
 
 
 def format_sweep_table(table, column: str, title: str) -> str:
-    """One headline figure per point (rows) and strategy (columns), as plain text."""
-    from resilience.sweeps import sweep_spec  # with xarray: only once a sweep has run
-
-    spec = sweep_spec(table)
-    values = table["estimate"].sel(column=column).transpose(*spec.names, "strategy")
-    strategies = [str(s) for s in table["strategy"].values]
-    header = [*spec.names, *strategies]
-    rows = []
-    flat = values.values.reshape(spec.size, len(strategies))
-    for p in range(spec.size):
-        steps = spec.steps(p)
-        labels = [str(a.coordinate()[k]) for a, k in zip(spec.axes, steps, strict=True)]
-        rows.append([*labels, *(_number(float(x)) for x in flat[p])])
+    """One headline figure per point (rows) and strategy (columns), as plain text: the
+    figure's number format (percent, money in k/M/bn, units, days), axes left-aligned."""
+    header, rows, _, heading, n_axes = _headline(table, column, title)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    n_axes = len(spec.names)
 
     def line(cells):
         return "  ".join(
@@ -63,8 +110,32 @@ def format_sweep_table(table, column: str, title: str) -> str:
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         )
 
-    units = str(table["units"].sel(column=column).values)
-    return "\n".join([f"{title} [{units}]", line(header), *(line(r) for r in rows)])
+    return "\n".join([heading, line(header), *(line(r) for r in rows)])
+
+
+def sweep_sections(table, headlines=HEADLINES) -> list:
+    """The headline tables as output sections (text, markdown, csv / json records)."""
+    from resilience.risk.format import Section
+
+    sections = []
+    for column, title in headlines:
+        header, rows, records, heading, n_axes = _headline(table, column, title)
+        text = format_sweep_table(table, column, title) + "\n"
+        align = ["---"] * n_axes + ["---:"] * (len(header) - n_axes)
+        md = [f"### {heading}", "", _md(header), _md(align), *(_md(r) for r in rows)]
+        sections.append(
+            Section(
+                "sweep",
+                lambda width, text=text: text,
+                lambda md=md: "\n".join(md) + "\n",
+                tuple(records),
+            )
+        )
+    return sections
+
+
+def _md(cells) -> str:
+    return "| " + " | ".join(cells) + " |"
 
 
 @click.command()
@@ -104,6 +175,7 @@ def format_sweep_table(table, column: str, title: str) -> str:
 @opt.execution_options
 @opt.shard_option
 @opt.overwrite_option
+@opt.format_option
 def sweep(
     scenario,
     sweep_file,
@@ -117,6 +189,7 @@ def sweep(
     execution,
     shard,
     overwrite,
+    fmt,
     quiet,
 ):
     """Simulate every point of a grid of variants of SCENARIO, all with the same seed.
@@ -129,6 +202,7 @@ def sweep(
     # imported when the command runs, so `resilience --help` does not load numba and xarray
     from resilience.api import open_results, plan_sweep
     from resilience.api import sweep as run_sweep
+    from resilience.risk.format import render
     from resilience.sweeps import grid_shape_text, load_sweep, sweep_table
 
     started = time.perf_counter()
@@ -164,11 +238,10 @@ def sweep(
     )
     elapsed = time.perf_counter() - started
     ds = open_results(out)
+    to_stderr = fmt in ("csv", "json")  # keep stdout machine-readable
     if shard is None:
-        table = sweep_table(ds)
-        for column, title in HEADLINES:
-            click.echo(format_sweep_table(table, column, title))
-            click.echo("")
+        text = render(sweep_sections(sweep_table(ds)), fmt)
+        click.echo(text, nl=not to_stderr)
     points = range(*shard.range(spec.size, "points")) if shard is not None else range(spec.size)
     units = len(plan.jobs_for(points))
     nodes = len(plan.jobs[0].compiled[0].node_names)
@@ -180,5 +253,5 @@ def sweep(
     )
     if shard is not None:
         footer += f"; shard {shard} of the sweep: points {ds.attrs['shard_points']}"
-    click.echo(footer)
-    click.echo(f"Result written to {out}")
+    click.echo(footer, err=to_stderr)
+    click.echo(f"Result written to {out}", err=to_stderr)

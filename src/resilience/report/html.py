@@ -437,7 +437,7 @@ def write_report(
     *,
     metrics: Sequence[str] = ("total_cost", "lost_units", "fill_rate"),
     confidence: float = 0.95,
-    n_boot: int = 1000,
+    n_boot: int | None = None,
     seed: int = 0,
     progress: bool | None = None,
 ) -> Path:
@@ -596,8 +596,8 @@ def _page(ds, table, conv, summary, comparisons, images, ctx, symbol, n_boot, se
             f"<h2>Paired comparison against {esc(baseline)}</h2>",
             '<p class="note">Every strategy saw the same disruptions (common random numbers), '
             "so differences are taken path by path: strategy minus baseline. P(better) is the "
-            "share of paths where the strategy did strictly better. VaR/CVaR intervals come "
-            f"from a paired bootstrap ({n_boot} resamples, seed {seed}); the width ratio shows "
+            "share of paths where the strategy did strictly better. VaR/CVaR intervals: "
+            f"{_tail_method(n_boot, seed)}; the width ratio shows "
             "how much narrower the paired interval is than independent runs would give.</p>",
         ]
         for cmp in comparisons:
@@ -629,7 +629,7 @@ def _page(ds, table, conv, summary, comparisons, images, ctx, symbol, n_boot, se
                 ("baseline", baseline),
                 ("risk measure", ctx.risk_measure),
                 ("confidence", f"{pct}%"),
-                ("bootstrap", f"{n_boot} resamples, seed {seed}"),
+                ("VaR/CVaR intervals", _tail_method(n_boot, seed)),
             ],
         ),
     ]
@@ -639,3 +639,11 @@ def _page(ds, table, conv, summary, comparisons, images, ctx, symbol, n_boot, se
             f"<pre>{esc(ds.attrs['scenario_text'])}</pre></details>"
         )
     return page(f"{name} - resilience report", body)
+
+
+def _tail_method(n_boot: int | None, seed: int) -> str:
+    if n_boot is None:
+        return "paired influence-function (asymptotic) intervals"
+    if n_boot == 0:
+        return "not computed (--n-boot 0)"
+    return f"paired bootstrap ({n_boot} resamples, seed {seed})"

@@ -30,7 +30,7 @@ from resilience.risk.estimators import (
     quantile,
     value_at_risk,
 )
-from resilience.risk.paired import compare, paired_differences
+from resilience.risk.paired import CompareInterval, compare, paired_differences
 from resilience.risk.pareto import frontier
 from resilience.risk.tables import DEFAULT_TABLE_COLUMNS, convergence, risk_table
 
@@ -346,8 +346,9 @@ class RiskAccessor:
         tail: TailChoice = "auto",
         dim: Hashable = "path",
         confidence: float = 0.95,
-        n_boot: int = 1000,
+        n_boot: int | None = None,
         seed: int = 0,
+        interval: CompareInterval | None = None,
     ) -> xr.Dataset:
         """Paired comparison of every strategy against ``baseline`` on the same paths.
 
@@ -366,9 +367,12 @@ class RiskAccessor:
         confidence
             Two-sided confidence level.
         n_boot
-            Bootstrap replicates for the VaR / CVaR differences (0 skips them).
+            Bootstrap replicates for the VaR / CVaR differences (0 skips them); giving it
+            selects the bootstrap.
         seed
             Bootstrap seed.
+        interval
+            ``"influence"`` (the default without ``n_boot``) or ``"bootstrap"``.
 
         Returns
         -------
@@ -386,6 +390,7 @@ class RiskAccessor:
             confidence=confidence,
             n_boot=n_boot,
             seed=seed,
+            interval=interval,
         )
 
     def frontier(

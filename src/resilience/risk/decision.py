@@ -35,13 +35,27 @@ import numpy as np
 import xarray as xr
 
 from resilience.errors import ResultsError
+from resilience.risk.format import (
+    OutputFormat,
+    Row,
+    Section,
+    Table,
+    currency_symbol,
+    money_label,
+    number_format,
+    render,
+)
 
 __all__ = [
     "RISK_MEASURES",
     "Measure",
     "decision_summary",
     "default_baseline",
+    "format_summary",
+    "summary_document",
     "summary_paragraph",
+    "summary_records",
+    "summary_section",
 ]
 
 
@@ -481,53 +495,207 @@ def summary_paragraph(summary: xr.Dataset) -> str:
     return " ".join(sentences)
 
 
-def format_summary(summary: xr.Dataset, strategies: Sequence[str] | None = None) -> str:
-    """The summary as a small text table (one row per strategy) under its paragraph."""
+# ----------------------------------------------------------------------------- tables
+
+_FIGURE_LABELS = {
+    "extra_cost": "extra expected cost",
+    "tail_cost_change": "tail cost change",
+    "risk_avoided": "risk avoided",
+    "cost_per_risk_avoided": "cost per risk avoided",
+}
+
+
+def _others(summary: xr.Dataset, strategies: Sequence[str] | None) -> list[str]:
+    names = list(strategies or [str(s) for s in summary["strategy"].values])
+    return [s for s in names if s != summary.attrs["baseline"]]
+
+
+def _figure_units(summary: xr.Dataset) -> dict[str, str]:
+    attrs = summary.attrs
+    cost = str(attrs.get("currency") or attrs.get("cost_units") or "currency")
+    per = attrs["risk_per"]
+    if per == "unit of margin":
+        risk = cost
+    elif per.startswith("point"):
+        risk = "1"
+    else:
+        risk = str(attrs.get("risk_units") or "units")
+    return {
+        "extra_cost": cost,
+        "tail_cost_change": cost,
+        "risk_avoided": risk,
+        "cost_per_risk_avoided": f"{cost}/{risk}",
+    }
+
+
+def summary_records(
+    summary: xr.Dataset, strategies: Sequence[str] | None = None
+) -> list[dict[str, object]]:
+    """The summary as records: one per (figure, strategy) with estimate, lower, upper,
+    units and se, then one ``verdict`` record per strategy (the baseline included) with
+    ``verdict``, ``dominated_by`` and ``rank``. Unformatted numbers (NaN stays NaN)."""
+    attrs = summary.attrs
+    units = _figure_units(summary)
+    level = f"CVaR{100 * float(attrs.get('tail_cost_level', 0.95)):g}"
+    statistic = {
+        "extra_cost": "mean",
+        "tail_cost_change": level,
+        "risk_avoided": attrs["risk_measure"],
+        "cost_per_risk_avoided": attrs["risk_measure"],
+    }
+    out: list[dict[str, object]] = []
+    for f in FIGURES:
+        for s in _others(summary, strategies):
+            cell = summary.sel(strategy=s, figure=f)
+            out.append(
+                {
+                    "table": "decision_summary",
+                    "metric": f,
+                    "statistic": statistic[f],
+                    "strategy": s,
+                    "estimate": float(cell["estimate"]),
+                    "lower": float(cell["lower"]),
+                    "upper": float(cell["upper"]),
+                    "units": units[f],
+                    "se": float(cell["se"]),
+                    "baseline": attrs["baseline"],
+                }
+            )
+    names = list(strategies or [str(s) for s in summary["strategy"].values])
+    for s in names:
+        out.append(
+            {
+                "table": "decision_summary",
+                "metric": "verdict",
+                "statistic": attrs["risk_measure"],
+                "strategy": s,
+                "baseline": attrs["baseline"],
+                "verdict": str(summary["verdict"].sel(strategy=s).values),
+                "dominated_by": str(summary["dominated_by"].sel(strategy=s).values),
+                "rank": int(summary["rank"].sel(strategy=s)),
+            }
+        )
+    return out
+
+
+def summary_document(
+    summary: xr.Dataset, strategies: Sequence[str] | None = None
+) -> dict[str, object]:
+    """The summary for json: its settings, ``figures`` and ``verdicts`` (records of
+    :func:`summary_records`) and the ``paragraph`` of :func:`summary_paragraph`."""
+    attrs = summary.attrs
+    records = summary_records(summary, strategies)
+    return {
+        "baseline": attrs["baseline"],
+        "risk_measure": attrs["risk_measure"],
+        "risk_label": attrs["risk_label"],
+        "confidence": float(attrs["confidence"]),
+        "paths": int(summary["n"]),
+        "currency": attrs["currency"],
+        "interval": attrs.get("interval", ""),
+        "figures": [r for r in records if r["metric"] != "verdict"],
+        "verdicts": [
+            {k: r[k] for k in ("strategy", "verdict", "dominated_by", "rank")}
+            for r in records
+            if r["metric"] == "verdict"
+        ],
+        "paragraph": summary_paragraph(summary),
+    }
+
+
+def summary_layout(summary: xr.Dataset, strategies: Sequence[str] | None = None):
+    """The summary as a :class:`resilience.risk.format.Table`: rows = figures, verdict and
+    rank; columns = the strategies other than the baseline; the paragraph above."""
     attrs = summary.attrs
     currency = attrs["currency"]
+    symbol = currency_symbol(currency)
     per = attrs["risk_per"]
-    names = list(strategies or [str(s) for s in summary["strategy"].values])
-    header = [
-        "strategy",
-        "extra cost",
-        "tail cost change",
-        "risk avoided",
-        "cost per risk",
-        "verdict",
-    ]
-    rows = []
-    for s in names:
-        if s == attrs["baseline"]:
-            rows.append([s, "", "", "", "", "baseline"])
-            continue
-        cells = [s]
-        for f in FIGURES:
-            e, lo, hi = (
+    base = attrs["baseline"]
+    others = _others(summary, strategies)
+
+    def values(f: str) -> list[tuple[float, float, float]]:
+        return [
+            tuple(
                 float(summary[k].sel(strategy=s, figure=f)) for k in ("estimate", "lower", "upper")
             )
-            if f in ("extra_cost", "tail_cost_change"):
-                text = _money(e, currency)
-                bounds = (
-                    f" [{_money(lo, currency)}, {_money(hi, currency)}]" if np.isfinite(lo) else ""
-                )
-            elif f == "risk_avoided":
-                text = _risk(e, per, currency)
-                bounds = (
-                    f" [{_risk(lo, per, currency)}, {_risk(hi, per, currency)}]"
-                    if np.isfinite(lo)
-                    else ""
-                )
-            else:
-                text = _per(e, currency, per) if np.isfinite(e) else "n/a"
-                bounds = ""
-            cells.append(text + bounds)
-        verdict = str(summary["verdict"].sel(strategy=s).values)
+            for s in others
+        ]
+
+    if per.startswith("point"):
+        risk_kind = "share"
+    elif per == "unit of margin":
+        risk_kind = "money"
+    else:
+        risk_kind = "units"
+    short = {"unit": "unit", "unit of margin": "margin"}.get(per, "pp")
+    labels = {
+        **_FIGURE_LABELS,
+        "risk_avoided": "risk avoided" + (" [units]" if per == "unit" else ""),
+        "cost_per_risk_avoided": f"cost per {short} avoided",
+    }
+    rows: list[Row] = []
+    for f in FIGURES:
+        vals = values(f)
+        if f == "cost_per_risk_avoided":
+            if per.startswith("point"):  # money per percentage point of a share
+                vals = [tuple(v / 100 for v in t) for t in vals]
+            kind = "number" if per == "unit of margin" else "money"
+            fmt = number_format(kind, [v for t in vals for v in t], symbol=symbol)
+        elif f == "risk_avoided":
+            fmt = number_format(risk_kind, [v for t in vals for v in t], symbol=symbol, signed=True)
+        else:
+            fmt = number_format("money", [v for t in vals for v in t], symbol=symbol, signed=True)
+        cells = []
+        for e, lo, hi in vals:
+            ci = f"[{fmt(lo)}, {fmt(hi)}]" if np.isfinite(lo) or np.isfinite(hi) else None
+            cells.append((fmt(e), ci))
+        rows.append(Row(labels[f], cells))
+    verdicts = []
+    for s in others:
+        v = str(summary["verdict"].sel(strategy=s).values)
         by = str(summary["dominated_by"].sel(strategy=s).values)
-        cells.append(verdict + (f" (by {by})" if by else ""))
-        rows.append(cells)
-    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-        for r in [header, *rows]
+        verdicts.append((v, f"(by {by})" if by else None))
+    rows.append(Row("verdict", verdicts))
+    ranks = [int(summary["rank"].sel(strategy=s)) for s in others]
+    rows.append(Row("rank", [(str(r) if r > 0 else "-", None) for r in ranks]))
+    conf = f"{100 * float(attrs['confidence']):g}%"
+    level = f"CVaR{100 * float(attrs.get('tail_cost_level', 0.95)):g}"
+    cur = money_label(currency)
+    title = f"Decision summary: every strategy against {base} ({conf} paired intervals in brackets)"
+    per_text = per.replace("point", "percentage point", 1) if per.startswith("point") else per
+    notes = [
+        f"Money in {cur}. extra expected cost = mean total cost minus {base}'s; tail cost "
+        f"change = {level} of total cost minus {base}'s; risk avoided = {base}'s "
+        f"{attrs['risk_label']} minus the strategy's (positive: safer); cost per {short} "
+        f"avoided = extra expected cost per {per_text} of risk avoided.",
+        "Intervals from paired influence functions (delta method for the ratio); a figure "
+        "whose interval holds 0 is not distinguishable from zero and is never ranked; rank 1 "
+        "= the cheapest risk reduction among strategies that are not dominated.",
     ]
-    return summary_paragraph(summary) + "\n\n" + "\n".join(lines) + "\n"
+    return Table(title, "figure", others, rows, notes, preamble=[summary_paragraph(summary)])
+
+
+def summary_section(summary: xr.Dataset, strategies: Sequence[str] | None = None) -> Section:
+    """The summary as a :class:`resilience.risk.format.Section` of a command's output."""
+    layout = summary_layout(summary, strategies)
+    return Section(
+        "decision_summary",
+        layout.text,
+        layout.markdown,
+        tuple(summary_records(summary, strategies)),
+        summary_document(summary, strategies),
+    )
+
+
+def format_summary(
+    summary: xr.Dataset,
+    strategies: Sequence[str] | None = None,
+    *,
+    fmt: OutputFormat = "text",
+    width: int | None = None,
+) -> str:
+    """The summary rendered: text (the paragraph, then a table with a row per figure and a
+    column per strategy, no wider than ``width``, default the terminal's), markdown, csv
+    (:func:`summary_records`) or json (:func:`summary_document` under
+    ``"decision_summary"``)."""
+    return render([summary_section(summary, strategies)], fmt, width)

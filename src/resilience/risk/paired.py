@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
+from typing import Literal
 
 import numpy as np
 import xarray as xr
@@ -24,11 +25,48 @@ from resilience.risk.base import (
     check_strategy,
     get_variable,
 )
+from resilience.risk.decision import _sparsity
 from resilience.risk.estimators import wilson_interval
 from resilience.risk.kernels import _bootstrap_tail, _cvar_upper_sorted, _percentile_interval
 
 _COMPARE_FIELDS = ("estimate", "lower", "upper", "se", "paired_width", "unpaired_width")
 _COMPARE_STATS = ("mean_diff", "p_better", "p_worse", "var_diff", "cvar_diff")
+
+
+def _quantile_influence(x: np.ndarray, x_sorted: np.ndarray, q: float) -> np.ndarray:
+    """Each path's influence on the inverted-CDF quantile Q(q) = X_(ceil(n q)):
+    (q - 1{x_i <= Q(q)}) / f(Q(q)), with 1 / f from the slope of the empirical quantile
+    function over the Hall-Sheather bandwidth (as in :mod:`resilience.risk.decision`).
+
+    On an atom of the distribution (many paths tied at the quantile) the slope, hence the
+    influence and the standard error, is 0: the quantile does not move under resampling.
+    """
+    n = x.size
+    rank = min(n - 1, max(0, math.ceil(n * q - 1e-9) - 1))
+    return (q - (x <= x_sorted[rank])) * _sparsity(x_sorted, q)
+
+
+def _cvar_influence(
+    x_oriented: np.ndarray, sorted_oriented: np.ndarray, level: float
+) -> np.ndarray:
+    """Each path's influence on the upper-tail CVaR_a of ``x_oriented`` up to a constant:
+    (x_i - VaR_a)^+ / (1 - a), VaR_a = X_(ceil(n a)) (Hong & Liu; the constant
+    VaR_a - CVaR_a of the full influence function does not change a standard deviation)."""
+    n = x_oriented.size
+    var = sorted_oriented[min(max(math.ceil(n * level - 1e-9), 1), n) - 1]
+    return np.maximum(x_oriented - var, 0.0) / (1.0 - level)
+
+
+def _influence_interval(
+    est: float, psi_a: np.ndarray, psi_b: np.ndarray, z: float
+) -> tuple[float, float, float, float, float]:
+    """(lower, upper, se, paired width, unpaired width) of a difference b - a from the
+    per-path influences of a and b: SE = sd(psi_b - psi_a) / sqrt(n) keeps the pairing;
+    the unpaired SE (independent runs) is sqrt((var psi_a + var psi_b) / n)."""
+    n = psi_a.size
+    se = float(np.std(psi_b - psi_a, ddof=1)) / math.sqrt(n)
+    se_u = math.sqrt((float(np.var(psi_a, ddof=1)) + float(np.var(psi_b, ddof=1))) / n)
+    return est - z * se, est + z * se, se, 2 * z * se, 2 * z * se_u
 
 
 def _compare_kernel(
@@ -40,8 +78,13 @@ def _compare_kernel(
     z: float,
     n_boot: int,
     seed: int,
+    method: str = "bootstrap",
 ) -> np.ndarray:
-    """Rows = _COMPARE_STATS, columns = _COMPARE_FIELDS, for one strategy vs baseline."""
+    """Rows = _COMPARE_STATS, columns = _COMPARE_FIELDS, for one strategy vs baseline.
+
+    ``method`` picks the VaR/CVaR intervals: "bootstrap" (``n_boot`` paired resamples,
+    none when 0) or "influence" (paired influence functions, ``n_boot`` unused).
+    """
     out = np.full((len(_COMPARE_STATS), len(_COMPARE_FIELDS)), np.nan)
     keep = ~(np.isnan(a) | np.isnan(b))
     a, b = a[keep], b[keep]
@@ -71,7 +114,19 @@ def _compare_kernel(
     oa, ob = np.sort(sign * a), np.sort(sign * b)
     levels = np.array([level])
     out[4, 0] = sign * (_cvar_upper_sorted(ob, level)[0] - _cvar_upper_sorted(oa, level)[0])
-    if n_boot > 0 and n >= 2:
+    if method == "influence" and n >= 2:
+        # sorted originals from the oriented sorts: for a lower tail -sort(-x) reversed
+        sa, sb = (oa, ob) if tail == "upper" else (-oa[::-1], -ob[::-1])
+        out[3, 1:] = _influence_interval(
+            out[3, 0], _quantile_influence(a, sa, q), _quantile_influence(b, sb, q), z
+        )
+        out[4, 1:] = _influence_interval(
+            out[4, 0],
+            sign * _cvar_influence(sign * a, oa, level),
+            sign * _cvar_influence(sign * b, ob, level),
+            z,
+        )
+    elif n_boot > 0 and n >= 2:
         paired_rng, rng_a, rng_b = (
             np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
         )
@@ -112,6 +167,26 @@ def paired_differences(
     return diff
 
 
+#: resamples of ``compare(..., interval="bootstrap")`` when ``n_boot`` is not given; see
+#: :func:`compare` for why 200 are enough there
+DEFAULT_N_BOOT = 200
+
+CompareInterval = Literal["influence", "bootstrap"]
+
+
+def _interval_method(interval: CompareInterval | None, n_boot: int | None) -> tuple[str, int]:
+    """(method, resamples) from compare's ``interval`` and ``n_boot`` arguments."""
+    if interval not in (None, "influence", "bootstrap"):
+        raise ValueError(f"interval must be 'influence' or 'bootstrap', got {interval!r}")
+    if n_boot is not None and n_boot < 0:
+        raise ValueError(f"n_boot must be >= 0, got {n_boot}")
+    if interval is None:
+        interval = "influence" if n_boot is None else "bootstrap"
+    if interval == "influence":
+        return "influence", 0
+    return "bootstrap", DEFAULT_N_BOOT if n_boot is None else int(n_boot)
+
+
 def compare(
     ds: xr.Dataset,
     baseline: str = "jit",
@@ -121,8 +196,9 @@ def compare(
     tail: TailChoice = "auto",
     dim: Hashable = "path",
     confidence: float = 0.95,
-    n_boot: int = 1000,
+    n_boot: int | None = None,
     seed: int = 0,
+    interval: CompareInterval | None = None,
 ) -> xr.Dataset:
     """Paired comparison of every strategy against ``baseline`` on the same paths.
 
@@ -136,11 +212,36 @@ def compare(
     - ``var_diff``: VaR_a(s) - VaR_a(base) (P95 difference for losses at a = 0.95).
     - ``cvar_diff``: CVaR_a(s) - CVaR_a(base).
 
-    VaR and CVaR differences get percentile intervals from a paired bootstrap (the same
-    resampled paths for both strategies); the unpaired width comes from resampling each
-    strategy independently. ``n_boot=0`` skips the bootstrap (NaN intervals). Each strategy's comparison
-    uses ``numpy.random.SeedSequence(seed)``, independent of chunking and of which other
-    strategies are present.
+    VaR and CVaR differences get one of two kinds of interval, both paired:
+
+    - ``interval="influence"`` (the default when ``n_boot`` is not given): estimate
+      +- z SE with SE = sd(psi_s - psi_base) / sqrt(n) from per-path influence functions,
+      which keep the pairing. CVaR_a (upper tail): psi_i = VaR_a + (x_i - VaR_a)^+ / (1 - a)
+      - CVaR_a; the quantile q: psi_i = (q - 1{x_i <= Q(q)}) / f(Q(q)), with 1 / f from the
+      slope of the empirical quantile function over the Hall-Sheather bandwidth (the forms
+      :mod:`resilience.risk.decision` uses); lower tails work on -X. The unpaired width uses
+      sqrt((var psi_base + var psi_s) / n). One sort per series: a 200,000-path,
+      4-strategy result compares in about a second per metric, against minutes for 1,000
+      resamples. These intervals have no Monte Carlo error of their own; they are
+      asymptotic, which is sound with n (1 - a) in the thousands (10,000 tail paths at
+      200,000 paths and a = 0.95) and agrees with the bootstrap's SE (pinned by
+      ``tests/test_risk.py``). On an atom (paths tied at the quantile, e.g. P95 lost units
+      of 0 for both) the VaR SE is 0.
+    - ``interval="bootstrap"``: percentile intervals from a paired bootstrap (the same
+      resampled paths for both strategies); the unpaired width comes from resampling each
+      strategy independently. ``n_boot`` resamples, :data:`DEFAULT_N_BOOT` = 200 when not
+      given. Precision of 200: an endpoint is the 2.5 % (97.5 %) quantile of B replicates,
+      whose Monte Carlo SD is sqrt(p (1 - p) / B) / phi(z_p) in units of the difference's
+      SE, 0.19 SE at B = 200 (0.08 at 1,000), i.e. each endpoint moves by about 10 % of
+      the interval's half-width 1.96 SE from one seed to another (4 % at 1,000), and the
+      bootstrap SE itself by 1 / sqrt(2 (B - 1)) = 5 %. Enough to read an interval; for a
+      difference whose interval nearly touches 0 ask for ``n_boot=1000`` or more.
+
+    Passing ``n_boot`` without ``interval`` selects the bootstrap, exactly as before the
+    influence intervals existed: the same ``n_boot`` and ``seed`` give the same numbers,
+    bit for bit. ``n_boot=0`` skips the bootstrap (NaN VaR/CVaR intervals). Each
+    strategy's bootstrap uses ``numpy.random.SeedSequence(seed)``, independent of chunking
+    and of which other strategies are present.
 
     Parameters
     ----------
@@ -154,18 +255,24 @@ def compare(
         VaR / CVaR level a.
     tail
         Bad tail of the metric (``"auto"``: :func:`bad_tail`).
-    dim, confidence, n_boot, seed
-        Path dimension, two-sided confidence, bootstrap replicates and seed.
+    dim, confidence
+        Path dimension and two-sided confidence.
+    n_boot, seed
+        Bootstrap replicates and seed (bootstrap intervals only).
+    interval
+        ``"influence"`` or ``"bootstrap"``; default: influence unless ``n_boot`` is given.
 
     Returns
     -------
     xarray.Dataset
         Dims (strategy, statistic) without the baseline: ``estimate``, ``lower``, ``upper``,
         ``se``, ``paired_width``, ``unpaired_width``, ``width_ratio``; and ``n`` (strategy).
+        Attributes ``tail_interval`` ("influence" or "bootstrap") and ``n_boot`` (0 for
+        influence intervals) say how the VaR/CVaR intervals were made; ``currency`` is
+        copied from ``ds`` when it has one.
     """
     level = _check_fraction("level", level)
-    if n_boot < 0:
-        raise ValueError(f"n_boot must be >= 0, got {n_boot}")
+    method, n_boot = _interval_method(interval, n_boot)
     diff = paired_differences(ds, metric, baseline)  # validates metric and baseline
     if diff.sizes["strategy"] == 0:
         raise ResultsError(f"nothing to compare: {baseline!r} is the only strategy")
@@ -185,7 +292,9 @@ def compare(
         flat_x, flat_b = x.reshape(-1, x.shape[-1]), b.reshape(-1, b.shape[-1])
         out = np.empty((flat_x.shape[0],) + shape)
         for i in range(flat_x.shape[0]):
-            out[i] = _compare_kernel(flat_b[i], flat_x[i], level, side, confidence, z, n_boot, seed)
+            out[i] = _compare_kernel(
+                flat_b[i], flat_x[i], level, side, confidence, z, n_boot, seed, method
+            )
         return out.reshape(x.shape[:-1] + shape)
 
     res = xr.apply_ufunc(
@@ -204,6 +313,11 @@ def compare(
     )
     out["n"] = (others.notnull() & base.notnull()).sum(dim)
     unit = _units(da)
+    tail_text = (
+        "paired influence function"
+        if method == "influence"
+        else f"paired bootstrap ({n_boot} resamples, seed {seed})"
+    )
     out.attrs.update(
         statistic="paired_comparison",
         variable=metric,
@@ -214,6 +328,9 @@ def compare(
         confidence=confidence,
         n_boot=n_boot,
         seed=seed,
-        interval="mean: paired normal; probabilities: Wilson; VaR/CVaR: paired bootstrap",
+        tail_interval=method,
+        interval=f"mean: paired normal; probabilities: Wilson; VaR/CVaR: {tail_text}",
     )
+    if ds.attrs.get("currency"):  # so tables can print money in it
+        out.attrs["currency"] = str(ds.attrs["currency"])
     return out

@@ -33,6 +33,50 @@ DEFAULT_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("stockout_days", "P95"),
 )
 
+#: Columns of the table of a backorder run (dataset attribute ``demand_mode ==
+#: "backorder"``), which loses no sales: late units (demand not served on its day,
+#: ``demand_units - filled_units``), the backlog, then cost and stockout days.
+BACKORDER_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("fill_rate", "mean"),
+    ("fill_rate", "P5"),
+    ("fill_rate", "P1"),
+    ("late_units", "mean"),
+    ("late_units", "P95"),
+    ("late_units", "CVaR95"),
+    ("mean_backlog", "mean"),
+    ("mean_backlog", "P95"),
+    ("mean_backlog", "P99"),
+    ("backlog_units_end", "mean"),
+    ("backlog_units_end", "P95"),
+    ("total_cost", "mean"),
+    ("total_cost", "P50"),
+    ("total_cost", "P95"),
+    ("total_cost", "P99"),
+    ("total_cost", "CVaR95"),
+    ("stockout_days", "P95"),
+)
+
+
+def table_columns(ds: xr.Dataset) -> tuple[tuple[str, str], ...]:
+    """The columns ``resilience run`` shows for ``ds``: :data:`BACKORDER_TABLE_COLUMNS`
+    for a backorder run, else :data:`DEFAULT_TABLE_COLUMNS`."""
+    if str(ds.attrs.get("demand_mode", "")) == "backorder":
+        return BACKORDER_TABLE_COLUMNS
+    return DEFAULT_TABLE_COLUMNS
+
+
+def _with_derived(ds: xr.Dataset, columns: Sequence[tuple[str, str]]) -> xr.Dataset:
+    """``ds`` with ``late_units`` (demand_units - filled_units) when a column asks for it."""
+    if "late_units" in ds.data_vars or "late_units" not in {v for v, _ in columns}:
+        return ds
+    late = get_variable(ds, "demand_units") - get_variable(ds, "filled_units")
+    late.attrs = {
+        "units": "units",
+        "long_name": "Late units",
+        "description": "Demand not served on its day: served late or still backlogged.",
+    }
+    return ds.assign(late_units=late)
+
 
 def _parse_statistic(stat: str) -> tuple[str, float]:
     s = stat.strip()
@@ -60,9 +104,10 @@ def risk_table(
     """The per-strategy risk table printed by ``resilience run``.
 
     Default columns: fill rate (mean, P5, P1), lost_units and total_cost (mean, P50, P95,
-    P99, CVaR95), stockout_days P95. ``fill_rate mean`` is the run-level ratio of sums
-    sum(filled_units) / sum(demand_units) with a delta-method interval
-    (:func:`fill_rate`); other means use :func:`mean`, quantiles :func:`quantile`
+    P99, CVaR95), stockout_days P95 (:func:`table_columns` picks the backorder set for a
+    backorder run). ``late_units`` is derived as demand_units - filled_units.
+    ``fill_rate mean`` is the run-level ratio of sums sum(filled_units) /
+    sum(demand_units) with a delta-method interval (:func:`fill_rate`); other means use :func:`mean`, quantiles :func:`quantile`
     (order-statistic intervals), VaR / CVaR :func:`value_at_risk` / :func:`cvar`
     (influence-function intervals). Lazy on dask input; call ``.compute()`` once.
 
@@ -86,6 +131,7 @@ def risk_table(
     """
     if not columns:
         raise ValueError("columns must not be empty")
+    ds = _with_derived(ds, columns)
     groups: dict[str, list[tuple[int, str, float]]] = {}
     parsed = []
     for i, (var, stat) in enumerate(columns):
@@ -148,7 +194,7 @@ def risk_table(
         ),
         paths=int(ds.sizes[dim]),
     )
-    for key in ("scenario_name", "seed"):
+    for key in ("scenario_name", "seed", "currency", "demand_mode"):
         if key in ds.attrs:
             table.attrs[key] = ds.attrs[key]
     return table

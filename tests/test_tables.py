@@ -106,11 +106,11 @@ def _goldens() -> dict[str, str]:
 GOLDEN_TEXT = """\
 Decision summary: every strategy against jit (95% paired intervals in brackets)
 
-Against jit, on the same 40 paths, with risk measured as lost units in the worst 5% of years
-(CVaR95) (95% intervals): regionalized buys risk reduction cheapest: +$21.6M in expected cost for
-36.0k less risk, $601 per unit avoided. jic: +$8.4M for 10.0k less risk, $844 per unit. regionalized
-also lowers the tail cost (CVaR95 of total cost) by $20.0M. hybrid is dominated by jic (costlier and
-riskier than it).
+Against jit, on the same 40 paths (95% intervals; risk measured as lost units in the worst 5% of
+years (CVaR95)): regionalized buys risk reduction cheapest: +$21.6M in expected cost for 36.0k fewer
+units lost in the worst 5% of years, $601 per unit avoided. jic: +$8.4M for 10.0k fewer units lost
+in the worst 5% of years, $844 per unit. regionalized also lowers the tail cost (CVaR95 of total
+cost) by $20.0M. hybrid is dominated by jic (costlier and riskier than it).
 
 figure                                 jic          regionalized                hybrid
 ---------------------  -------------------  --------------------  --------------------
@@ -180,7 +180,7 @@ Intervals clipped to the possible range: fill rate within 0-100%; units, days an
 GOLDEN_MARKDOWN = """\
 ### Decision summary: every strategy against jit (95% paired intervals in brackets)
 
-Against jit, on the same 40 paths, with risk measured as lost units in the worst 5% of years (CVaR95) (95% intervals): regionalized buys risk reduction cheapest: +$21.6M in expected cost for 36.0k less risk, $601 per unit avoided. jic: +$8.4M for 10.0k less risk, $844 per unit. regionalized also lowers the tail cost (CVaR95 of total cost) by $20.0M. hybrid is dominated by jic (costlier and riskier than it).
+Against jit, on the same 40 paths (95% intervals; risk measured as lost units in the worst 5% of years (CVaR95)): regionalized buys risk reduction cheapest: +$21.6M in expected cost for 36.0k fewer units lost in the worst 5% of years, $601 per unit avoided. jic: +$8.4M for 10.0k fewer units lost in the worst 5% of years, $844 per unit. regionalized also lowers the tail cost (CVaR95 of total cost) by $20.0M. hybrid is dominated by jic (costlier and riskier than it).
 
 | figure | jic | regionalized | hybrid |
 | --- | ---: | ---: | ---: |
@@ -334,7 +334,7 @@ GOLDEN_JSON = """\
         "rank": 1
       }
     ],
-    "paragraph": "Against jit, on the same 40 paths, with risk measured as lost units in the worst 5% of years (CVaR95) (95% intervals): jic buys risk reduction cheapest: +$8.4M in expected cost for 10.0k less risk, $844 per unit avoided. No strategy lowers the tail cost (CVaR95 of total cost) below jit's."
+    "paragraph": "Against jit, on the same 40 paths (95% intervals; risk measured as lost units in the worst 5% of years (CVaR95)): jic buys risk reduction cheapest: +$8.4M in expected cost for 10.0k fewer units lost in the worst 5% of years, $844 per unit avoided. No strategy lowers the tail cost (CVaR95 of total cost) below jit's."
   },
   "records": [
     {

@@ -66,7 +66,8 @@ class Measure:
     variable : the per-path variable it reads; kind : "cvar", "quantile", "mean" or
     "probability" (of variable > 0); level : the CVaR level or quantile; higher_is_better :
     whether a larger value is safer (fill rate); label : how the paragraph names it;
-    per : the unit "cost per ..." divides by.
+    per : the unit "cost per ..." divides by; avoided : the paragraph's words for an
+    amount of it avoided ({x}: the amount).
     """
 
     variable: str
@@ -75,21 +76,46 @@ class Measure:
     higher_is_better: bool
     label: str
     per: str
+    avoided: str = "{x} less risk"
 
 
 #: name -> Measure; the names are what ``--risk-measure`` accepts
 RISK_MEASURES: dict[str, Measure] = {
     "cvar95_lost_units": Measure(
-        "lost_units", "cvar", 0.95, False, "lost units in the worst 5% of years (CVaR95)", "unit"
+        "lost_units",
+        "cvar",
+        0.95,
+        False,
+        "lost units in the worst 5% of years (CVaR95)",
+        "unit",
+        "{x} fewer units lost in the worst 5% of years",
     ),
     "p95_lost_units": Measure(
-        "lost_units", "quantile", 0.95, False, "P95 lost units (a 1-in-20 year)", "unit"
+        "lost_units",
+        "quantile",
+        0.95,
+        False,
+        "P95 lost units (a 1-in-20 year)",
+        "unit",
+        "{x} fewer units lost in a 1-in-20 year",
     ),
     "p99_lost_units": Measure(
-        "lost_units", "quantile", 0.99, False, "P99 lost units (a 1-in-100 year)", "unit"
+        "lost_units",
+        "quantile",
+        0.99,
+        False,
+        "P99 lost units (a 1-in-100 year)",
+        "unit",
+        "{x} fewer units lost in a 1-in-100 year",
     ),
     "p5_fill_rate": Measure(
-        "fill_rate", "quantile", 0.05, True, "P5 fill rate (a 1-in-20 year)", "point of fill rate"
+        "fill_rate",
+        "quantile",
+        0.05,
+        True,
+        "P5 fill rate (a 1-in-20 year)",
+        "point of fill rate",
+        "{x} more fill rate in a 1-in-20 year",
     ),
     "p_stockout": Measure(
         "stockout_days",
@@ -98,9 +124,16 @@ RISK_MEASURES: dict[str, Measure] = {
         False,
         "probability of any stockout in a year",
         "point of probability",
+        "{x} lower probability of any stockout",
     ),
     "expected_lost_margin": Measure(
-        "lost_sales_cost", "mean", 0.0, False, "expected lost margin", "unit of margin"
+        "lost_sales_cost",
+        "mean",
+        0.0,
+        False,
+        "expected lost margin",
+        "unit of margin",
+        "{x} less expected lost margin",
     ),
 }
 
@@ -430,10 +463,15 @@ def summary_paragraph(summary: xr.Dataset) -> str:
     def fig(s, f):
         return float(est.sel(strategy=s, figure=f))
 
+    words = RISK_MEASURES[attrs["risk_measure"]].avoided
+
+    def avoided(s):
+        return words.format(x=_risk(fig(s, "risk_avoided"), per, currency))
+
     conf = f"{100 * attrs['confidence']:.0f}%"
     sentences = [
-        f"Against {base}, on the same {int(summary['n']):,} paths, with risk measured as "
-        f"{attrs['risk_label']} ({conf} intervals):"
+        f"Against {base}, on the same {int(summary['n']):,} paths ({conf} intervals; risk "
+        f"measured as {attrs['risk_label']}):"
     ]
     ranked = sorted(
         (s for s in names if int(summary["rank"].sel(strategy=s)) > 0),
@@ -442,7 +480,7 @@ def summary_paragraph(summary: xr.Dataset) -> str:
     for s in (s for s in ranked if verdict[s] == "cheaper and safer"):
         sentences.append(
             f"{s} is cheaper and safer: {_money(fig(s, 'extra_cost'), currency)} expected cost "
-            f"and {_risk(fig(s, 'risk_avoided'), per, currency)} less risk."
+            f"and {avoided(s)}."
         )
     buyers = [s for s in ranked if verdict[s] == "efficient"]
     if buyers:
@@ -450,13 +488,13 @@ def summary_paragraph(summary: xr.Dataset) -> str:
         sentences.append(
             f"{cheapest} buys risk reduction cheapest: "
             f"{_money(fig(cheapest, 'extra_cost'), currency)} in expected cost for "
-            f"{_risk(fig(cheapest, 'risk_avoided'), per, currency)} less risk, "
+            f"{avoided(cheapest)}, "
             f"{_per(fig(cheapest, 'cost_per_risk_avoided'), currency, per)} avoided."
         )
         most = max(buyers, key=lambda s: fig(s, "risk_avoided"))
         if most != cheapest:
             sentences.append(
-                f"{most} buys the most: {_risk(fig(most, 'risk_avoided'), per, currency)} less risk "
+                f"{most} buys the most: {avoided(most)} "
                 f"for {_money(fig(most, 'extra_cost'), currency)}, "
                 f"{_per(fig(most, 'cost_per_risk_avoided'), currency, per)}."
             )
@@ -464,7 +502,7 @@ def summary_paragraph(summary: xr.Dataset) -> str:
             if s not in (cheapest, most):
                 sentences.append(
                     f"{s}: {_money(fig(s, 'extra_cost'), currency)} for "
-                    f"{_risk(fig(s, 'risk_avoided'), per, currency)} less risk, "
+                    f"{avoided(s)}, "
                     f"{_per(fig(s, 'cost_per_risk_avoided'), currency, per)}."
                 )
     tail_cost = min((s for s in names if s != base), key=lambda s: fig(s, "tail_cost_change"))

@@ -185,3 +185,19 @@ def test_counts_are_singular_for_one(tmp_path):
     assert _count([1, 2], "lane") == "2 lanes"
     assert _count([1], "strategy") == "1 strategy"
     assert _count([], "strategy") == "0 strategies"
+
+
+def test_optimisation_files_are_recognised_and_checked_against_their_scenario():
+    opt = EXAMPLES / "automotive-optimize.yaml"
+    alone = CliRunner().invoke(main, ["validate", str(opt)])
+    assert alone.exit_code == 0, alone.output
+    assert alone.stdout.startswith(f"OK {opt} (optimisation: ")
+    checked = CliRunner().invoke(
+        main, ["validate", str(opt), "--scenario", str(EXAMPLES / "automotive.yaml")]
+    )
+    assert checked.exit_code == 0, checked.output
+    assert "every variable valid on" in checked.stdout
+    wrong = CliRunner().invoke(
+        main, ["validate", str(opt), "--scenario", str(EXAMPLES / "two-tier.yaml")]
+    )
+    assert wrong.exit_code == 1

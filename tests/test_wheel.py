@@ -29,7 +29,13 @@ from resilience.cli.examples import shipped_examples
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "src" / "resilience" / "examples"
-SHIPPED = ["automotive.yaml", "automotive-sweep.yaml", "two-tier.yaml", "risk_curves.ipynb"]
+SHIPPED = [
+    "automotive.yaml",
+    "automotive-sweep.yaml",
+    "automotive-optimize.yaml",
+    "two-tier.yaml",
+    "risk_curves.ipynb",
+]
 #: what is not part of a source tree: at the top (environments, build output, results) ...
 NOT_SOURCE_TOP = {".git", ".venv", "build", "dist", "results"}
 #: ... and anywhere (caches, metadata of editable installs, result stores)

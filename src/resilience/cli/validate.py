@@ -12,8 +12,9 @@ from resilience.errors import ResilienceError, ScenarioError
 from resilience.scenario import load_scenario
 
 
-def is_sweep_file(path: Path) -> bool:
-    """Whether ``path`` holds a sweep grid: a mapping with ``axes`` and no ``nodes``.
+def _kind_of(path: Path) -> str:
+    """ "sweep" (a mapping with ``axes`` and no ``nodes``), "optimization" (with
+    ``base_strategy`` or ``variables`` and no ``nodes``) or "scenario".
 
     (A scenario with a stray ``axes`` key has nodes, and the scenario checks report the
     key; a grid with a stray key has no nodes, and the sweep checks report it.) Anything
@@ -21,9 +22,20 @@ def is_sweep_file(path: Path) -> bool:
     """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False
-    return isinstance(data, dict) and "axes" in data and "nodes" not in data
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError):
+        return "scenario"
+    if not isinstance(data, dict) or "nodes" in data:
+        return "scenario"
+    if "axes" in data:
+        return "sweep"
+    if "base_strategy" in data or "variables" in data:
+        return "optimization"
+    return "scenario"
+
+
+def is_sweep_file(path: Path) -> bool:
+    """Whether ``path`` holds a sweep grid (see ``_kind_of``)."""
+    return _kind_of(path) == "sweep"
 
 
 def _echo_errors(path: Path, exc: Exception) -> None:
@@ -80,6 +92,33 @@ def _validate_sweep(path: Path, base: _Base) -> bool:
     return True
 
 
+def _validate_optimization(path: Path, base: _Base) -> bool:
+    # imported only for an optimisation file: it loads Optuna's spec helpers
+    from resilience.optimize.spec import load_optimization
+
+    try:
+        spec = load_optimization(path)
+    except ResilienceError as exc:
+        _echo_errors(path, exc)
+        return False
+    n = len(spec.variables)
+    what = f"optimisation: {n} decision variable{'s' if n != 1 else ''}"
+    if base.path is None:
+        click.echo(f"OK {path} ({what}; validate against its scenario with --scenario SCENARIO)")
+        return True
+    scenario = base.load()
+    if scenario is None:
+        click.echo(f"{path}: not checked against {base.path}: the scenario is invalid", err=True)
+        return False
+    try:
+        spec.prepare(yaml.safe_load(scenario.source_text))
+    except ResilienceError as exc:
+        _echo_errors(path, exc)
+        return False
+    click.echo(f"OK {path} ({what}; every variable valid on {base.path})")
+    return True
+
+
 @click.command()
 @command
 @click.argument(
@@ -97,8 +136,9 @@ def _validate_sweep(path: Path, base: _Base) -> bool:
     metavar="SCENARIO",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Check the sweep grids among FILEs against this scenario: every point of the "
-    "grid must be a valid scenario (nothing is simulated).",
+    help="Check the sweep grids and optimisation files among FILEs against this scenario: "
+    "every point of a grid, and every decision variable at each end of its range, must "
+    "give a valid scenario (nothing is simulated).",
 )
 def validate(files: tuple[Path, ...], scenario_path: Path | None, quiet: bool) -> None:
     """Check scenario FILEs (and sweep grid files) and list every problem found in each.
@@ -112,8 +152,12 @@ def validate(files: tuple[Path, ...], scenario_path: Path | None, quiet: bool) -
     base = _Base(scenario_path)
     for path in files:
         try:
-            if is_sweep_file(path):
+            kind = _kind_of(path)
+            if kind == "sweep":
                 bad += not _validate_sweep(path, base)
+                continue
+            if kind == "optimization":
+                bad += not _validate_optimization(path, base)
                 continue
             scenario = load_scenario(path)
         except ScenarioError as exc:

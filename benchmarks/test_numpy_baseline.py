@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.numpy_baseline import simulate_numpy
 from resilience.engine import prepare, run_block
-from resilience.kernels import simulate as K
+from resilience.kernels import simulate as columns
 
 SCENARIO = (
     Path(__file__).resolve().parent.parent / "src" / "resilience" / "examples" / "automotive.yaml"
@@ -43,7 +43,7 @@ def _z(a: tuple[float, float], b: tuple[float, float]) -> float:
 @pytest.mark.parametrize("strategy", ["jit", "jic", "regionalized", "hybrid"])
 def test_fill_rate_agrees_with_kernel(runs, strategy):
     kernel, numpy_ = runs[strategy]
-    k = _ratio(kernel[:, K.FILLED], kernel[:, K.DEMAND])
+    k = _ratio(kernel[:, columns.FILLED], kernel[:, columns.DEMAND])
     n = _ratio(numpy_["filled_units"], numpy_["demand_units"])
     assert _z(k, n) < Z_MAX, (
         f"{strategy}: kernel {k[0]:.4%} +- {k[1]:.4%}, numpy {n[0]:.4%} +- {n[1]:.4%}"
@@ -53,9 +53,9 @@ def test_fill_rate_agrees_with_kernel(runs, strategy):
 @pytest.mark.parametrize(
     "kernel_col, name",
     [
-        (K.HOLDING, "holding_cost"),
-        (K.PURCHASE, "purchase_cost"),
-        (K.STOCKOUT_DAYS, "stockout_days"),
+        (columns.HOLDING, "holding_cost"),
+        (columns.PURCHASE, "purchase_cost"),
+        (columns.STOCKOUT_DAYS, "stockout_days"),
     ],
 )
 def test_cost_means_agree_with_kernel(runs, kernel_col, name):

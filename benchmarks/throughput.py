@@ -132,14 +132,15 @@ class ReduceSink:
         self.paths = 0
 
     def __call__(self, task, result) -> None:
-        from resilience.kernels import simulate as K
+        from resilience.kernels import simulate as columns
+        from resilience.results.dataset import COST_COLUMNS
 
         out = result.path_out
-        cost = out[:, [K.PURCHASE, K.HOLDING, K.LOST_SALES_COST, K.BACKLOG_COST, K.QUALIFICATION]]
+        cost = out[:, list(COST_COLUMNS)]
         self.sums[task.index[0]] += (
-            out[:, K.DEMAND].sum(),
-            out[:, K.FILLED].sum(),
-            out[:, K.LOST].sum(),
+            out[:, columns.DEMAND].sum(),
+            out[:, columns.FILLED].sum(),
+            out[:, columns.LOST].sum(),
             cost.sum(),
         )
         self.paths += task.size

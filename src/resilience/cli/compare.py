@@ -9,12 +9,12 @@ import click
 from resilience.cli import options as opt
 from resilience.cli.boundary import command
 
-_PROBABILITY = click.FloatRange(0.0, 1.0, min_open=True, max_open=True)
+_PROBABILITY = opt.Probability()
 
 
 @click.command("compare")
 @command
-@click.argument("results", type=click.Path(exists=True, path_type=Path))
+@click.argument("results", type=click.Path(path_type=Path))
 @opt.baseline_option
 @opt.risk_measure_option
 @click.option(
@@ -43,11 +43,11 @@ _PROBABILITY = click.FloatRange(0.0, 1.0, min_open=True, max_open=True)
 @click.option(
     "--n-boot",
     default=None,
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, 100_000),
     help="Bootstrap resamples for the VaR/CVaR intervals; implies --interval bootstrap "
     "(default 200 there; 0: no intervals).",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bootstrap.")
+@opt.bootstrap_seed_option
 @opt.format_option
 def compare(
     results: Path,

@@ -186,3 +186,27 @@ def progress_bar(total: int, desc: str, quiet: bool = False):
         leave=False,
         bar_format="{desc}: {n_fmt}/{total_fmt} {bar} {elapsed}",
     )
+
+
+class Probability(click.ParamType):
+    """A number strictly between 0 and 1 (NaN and infinities refused, unlike FloatRange)."""
+
+    name = "probability"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not 0.0 < number < 1.0:  # False for NaN too
+            self.fail(f"must be strictly between 0 and 1, got {value!r}", param, ctx)
+        return number
+
+
+bootstrap_seed_option = click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 2**64 - 1),
+    help="Seed of the bootstrap.",
+)

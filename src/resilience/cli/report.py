@@ -12,7 +12,7 @@ from resilience.cli.boundary import command
 
 @click.command("report")
 @command
-@click.argument("results", type=click.Path(exists=True, path_type=Path))
+@click.argument("results", type=click.Path(path_type=Path))
 @click.option(
     "--out",
     "out_dir",
@@ -25,11 +25,11 @@ from resilience.cli.boundary import command
 @click.option(
     "--n-boot",
     default=None,
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, 100_000),
     help="Bootstrap the paired VaR/CVaR intervals with this many resamples (0: no "
     "intervals; default: paired influence-function intervals, no resampling).",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bootstrap.")
+@opt.bootstrap_seed_option
 def report(
     results: Path,
     out_dir: Path | None,

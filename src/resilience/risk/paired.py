@@ -167,6 +167,8 @@ def paired_differences(
     return diff
 
 
+#: more resamples than this would hold n_boot copies of the paths' indices for no gain
+MAX_N_BOOT = 100_000
 #: resamples of ``compare(..., interval="bootstrap")`` when ``n_boot`` is not given; see
 #: :func:`compare` for why 200 are enough there
 DEFAULT_N_BOOT = 200
@@ -278,6 +280,18 @@ def compare(
         raise ResultsError(f"nothing to compare: {baseline!r} is the only strategy")
     da = ds[metric]
     _check_dim(da, dim)
+    extra = [d for d in da.dims if d not in ("strategy", dim)]
+    if extra:
+        per_path = [str(k) for k, v in ds.data_vars.items() if set(v.dims) == {"strategy", dim}]
+        raise ResultsError(
+            f"cannot compare {metric!r}: it is per {' and '.join(map(str, extra))} as well as "
+            f"per path; compare one of the per-path variables: {', '.join(per_path)}"
+        )
+    if n_boot is not None and n_boot > MAX_N_BOOT:
+        raise ResultsError(
+            f"n_boot must be at most {MAX_N_BOOT:,} (each resample copies every path), "
+            f"got {n_boot:,}"
+        )
     side = bad_tail(da, tail)
     z = _z(confidence)
     names = [str(s) for s in ds["strategy"].values]

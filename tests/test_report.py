@@ -117,10 +117,11 @@ def test_missing_variable_and_unknown_metric_are_one_line_errors(tmp_path):
     assert result.output.strip() == "Error: results have no variable 'cost'"
 
 
-def test_missing_results_path_is_a_usage_error(tmp_path):
+def test_missing_results_path_is_a_user_error_like_a_missing_scenario(tmp_path):
+    # exit 1 with one line, as `run` does for a missing scenario (exit codes in the README)
     result = CliRunner().invoke(main, ["report", str(tmp_path / "absent.zarr")])
-    assert result.exit_code == 2
-    assert "does not exist" in result.output
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {tmp_path / 'absent.zarr'}: no such result"
 
 
 def test_write_report_accepts_dask_backed_results(store, tmp_path):

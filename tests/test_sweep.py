@@ -469,3 +469,23 @@ def test_sweep_report_draws_every_figure(tmp_path, swept):
 def test_sweep_result_opens_as_a_dataset(swept):
     ds = xr.open_zarr(swept)
     assert "sweep_json" in ds.attrs
+
+
+def test_a_billion_laughs_sweep_file_is_refused_quickly(tmp_path):
+    """Nine levels of nine aliases would expand to 9**9 values; refused before expanding."""
+    lines = ['a0: &a0 ["x"]']
+    for k in range(1, 10):
+        refs = ", ".join([f"*a{k - 1}"] * 9)
+        lines.append(f"a{k}: &a{k} [{refs}]")
+    lines.append("axes: {buffer: {path: strategies.jic.buffer_days, values: *a9}}")
+    bad = tmp_path / "laughs.yaml"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SweepError, match=r"aliases \(\*name\) expand to 10,000,000 values"):
+        load_sweep(bad)
+
+
+def test_a_deeply_nested_sweep_file_is_refused(tmp_path):
+    bad = tmp_path / "deep.yaml"
+    bad.write_text("axes: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(SweepError, match="nested too deeply"):
+        load_sweep(bad)

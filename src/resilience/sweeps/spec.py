@@ -360,17 +360,49 @@ def _axis(
     }
 
 
+#: values a sweep file may expand to: aliases are expanded (and hashed) in full, so a
+#: handful of nested aliases ("billion laughs") could otherwise exhaust memory
+MAX_EXPANDED_NODES = 1_000_000
+
+
+def expanded_size(root: yaml.Node | None) -> int:
+    """How many YAML nodes ``root`` becomes once every alias is expanded, counted on the
+    composed graph (where an alias is a shared node) without expanding anything."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key not in sizes:
+            sizes[key] = 1  # a cycle (not valid YAML for safe_load) counts once
+            if isinstance(node, yaml.SequenceNode):
+                sizes[key] = 1 + sum(size(child) for child in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                sizes[key] = 1 + sum(size(k) + size(v) for k, v in node.value)
+            sizes[key] = min(sizes[key], 10 * MAX_EXPANDED_NODES)  # no huge ints
+        return sizes[key]
+
+    return 0 if root is None else size(root)
+
+
 def _read_file(path: Path) -> tuple[list[dict], str]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SweepError(f"{path}: cannot read sweep file ({exc.strerror or exc})") from exc
     try:
+        size = expanded_size(yaml.compose(text, Loader=yaml.SafeLoader))
+        if size > MAX_EXPANDED_NODES:
+            raise SweepError(
+                f"{path}: its YAML aliases (*name) expand to {size:,} values; at most "
+                f"{MAX_EXPANDED_NODES:,} are allowed (each alias is expanded in full)"
+            )
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         raise SweepError(f"{path}{at}: YAML syntax error: {getattr(exc, 'problem', exc)}") from exc
+    except RecursionError:
+        raise SweepError(f"{path}: nested too deeply to be a sweep file") from None
     if not isinstance(data, dict):
         raise SweepError(f"{path}: a sweep file is a mapping with an 'axes' key, got {_show(data)}")
     for key in data:

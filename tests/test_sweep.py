@@ -489,3 +489,11 @@ def test_a_deeply_nested_sweep_file_is_refused(tmp_path):
     bad.write_text("axes: " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(SweepError, match="nested too deeply"):
         load_sweep(bad)
+
+
+def test_a_sweep_may_not_change_a_nodes_region():
+    """The node coordinates (kind, region) are the network's shape: a point that moves a
+    node to another region is refused by name, instead of leaving a stale coordinate."""
+    spec = load_sweep(grid=["nodes.chip_fab.region=east_asia,europe"])
+    with pytest.raises(SweepError, match="changes the region of node 'chip_fab' "):
+        plan_sweep(TWO_TIER, spec, 32, 1)

@@ -125,7 +125,7 @@ def plan_sweep(
     keys: list[str] = []
     index: dict[str, int] = {}
     job_of = np.empty((spec.size, len(names)), dtype=np.int64)
-    node_names = None
+    shape = None  # (names, kinds, regions) of the first point: the dataset's node coordinates
     for p, sc in enumerate(scenarios):
         missing = [s for s in names if s not in sc.strategy_names]
         if missing:
@@ -133,12 +133,20 @@ def plan_sweep(
         for s, name in enumerate(names):
             run = prepare(sc, paths, seed, [name], block_size)
             compiled = run.compiled[0]
-            if node_names is None:
-                node_names = compiled.node_names
-            elif compiled.node_names != node_names:
+            here = (compiled.node_names, compiled.node_kinds, compiled.node_regions)
+            if shape is None:
+                shape = here
+            elif here[0] != shape[0]:
                 raise SweepError(
                     f"point {p} ({spec.label(p)}): changes the network's nodes; a sweep may "
                     f"change parameters, not which nodes exist"
+                )
+            elif here != shape:
+                node, what, old, new = _changed_node(shape, here)
+                raise SweepError(
+                    f"point {p} ({spec.label(p)}): changes the {what} of node {node!r} "
+                    f"({old} -> {new}); a sweep may change parameters, not a node's kind or "
+                    "region (they label the result's node coordinate)"
                 )
             key = network_key(compiled.network)
             if key not in index:
@@ -158,3 +166,12 @@ def plan_sweep(
         keys,
         job_of,
     )
+
+
+def _changed_node(first, here) -> tuple[str, str, str, str]:
+    """(node, "kind" or "region", first value, this point's value) of the first change."""
+    for what, a, b in (("kind", first[1], here[1]), ("region", first[2], here[2])):
+        for node, x, y in zip(first[0], a, b, strict=True):
+            if x != y:
+                return node, what, x, y
+    raise AssertionError("no node changed")  # pragma: no cover - called only on a change

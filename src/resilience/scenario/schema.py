@@ -20,6 +20,7 @@ from __future__ import annotations
 import numbers
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -28,11 +29,13 @@ from typing import Any
 import yaml
 
 from resilience.errors import ScenarioError
+from resilience.scenario.bounds import check_bounds
 from resilience.scenario.check import check_drafts
 from resilience.scenario.drafts import Drafts
 from resilience.scenario.model import Node, Scenario, Strategy
 from resilience.scenario.queries import candidate_sources, resolve_sourcing, stock_points
 from resilience.scenario.read import read_document
+from resilience.scenario.tables import expand_tables, uses_tables
 from resilience.scenario.values import (
     MAX_HORIZON_DAYS,
     MAX_SURGES_PER_DC,
@@ -45,8 +48,10 @@ __all__ = [
     "MAX_HORIZON_DAYS",
     "MAX_SURGES_PER_DC",
     "SHARE_TOLERANCE",
+    "MAX_SCENARIO_BYTES",
     "candidate_sources",
     "load_scenario",
+    "read_yaml",
     "resolve_sourcing",
     "stock_points",
 ]
@@ -57,19 +62,85 @@ __all__ = [
 # empty value as '' rather than null, and a BOM inside the text otherwise), so text with
 # any of those goes to the pure parser, as does text libyaml fails on: every document
 # read and every message is the pure parser's.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 _PURE_ONLY = re.compile(r"[\t?!\ufeff\x85\u2028\u2029]|[|>][-+0-9]*#")
+
+#: Largest scenario file read (a network of ~100,000 lanes is a few MiB): a bigger file,
+#: or one that is not a regular file (/dev/zero, a pipe), is refused before it is read.
+MAX_SCENARIO_BYTES = 64 * 2**20
+#: Longest integer literal read: Python's own limit for int(str) (a longer literal is a
+#: raw ValueError there). Beyond 309 digits a number does not fit a float anyway, and the
+#: checks say so at the value's key.
+_MAX_INT_CHARS = 4300
+
+
+class _BadScalar(yaml.MarkedYAMLError):
+    """A plain scalar YAML resolves to an int or timestamp it cannot construct."""
+
+
+def _construct_int(loader: Any, node: yaml.ScalarNode) -> Any:
+    if len(node.value) > _MAX_INT_CHARS:
+        raise _BadScalar(
+            None,
+            None,
+            f"integer of {len(node.value)} characters, the most read is {_MAX_INT_CHARS} "
+            "(and any beyond 1.8e308 does not fit a float)",
+            node.start_mark,
+        )
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError as exc:
+        raise _BadScalar(None, None, f"not a valid integer ({exc})", node.start_mark) from None
+
+
+def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
+    # YAML reads 2024-13-45 as a date and Python refuses it (a raw ValueError); no
+    # scenario value is a date, so the value is refused either way, here with its place.
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as exc:
+        raise _BadScalar(
+            None,
+            None,
+            f"{node.value!r} reads as a date or time but is not a valid one ({exc}); "
+            "quote it if it is meant as text",
+            node.start_mark,
+        ) from None
+
+
+class _PureLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing bad integers and dates with their place."""
+
+
+_PureLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_PureLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+_FAST_LOADER: Any = None
+if hasattr(yaml, "CSafeLoader"):
+
+    class _FastLoader(yaml.CSafeLoader):  # type: ignore[name-defined,misc]
+        """libyaml's safe loader, with the constructors of :class:`_PureLoader`."""
+
+    _FastLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+    _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+    _FAST_LOADER = _FastLoader
 
 
 def validate(data: Any, errors: Errors) -> Scenario | None:
-    """Both passes over a parsed document; the Scenario, or None when anything was wrong."""
+    """Every pass over a parsed document; the Scenario, or None when anything was wrong.
+
+    The third (:mod:`~resilience.scenario.bounds`) runs on a scenario the first two found
+    sound, and bounds what compiling and simulating it would compute, so that a scenario
+    that validates also runs.
+    """
     drafts = read_document(data, errors)
     if drafts is None:
         return None
     items = check_drafts(drafts, errors)
     if errors:
         return None
-    return _build(drafts, items)
+    scenario = _build(drafts, items)
+    check_bounds(scenario, drafts, errors)
+    return None if errors else scenario
 
 
 def _build(drafts: Drafts, items: Mapping[str, str]) -> Scenario:
@@ -91,6 +162,8 @@ def _build(drafts: Drafts, items: Mapping[str, str]) -> Scenario:
         lane_shocks=drafts.lane_shocks,
         demand_surges=drafts.surges,
         strategies=tuple(s.strategy for s in drafts.strategies) or (Strategy("base"),),
+        events=tuple(e.event for e in drafts.events),  # type: ignore[misc]
+        random_disruptions=drafts.random_disruptions is not False,
     )
 
 
@@ -137,24 +210,48 @@ def _parse_yaml(text: str, path: str) -> tuple[Any, list[str]]:
     if _FAST_LOADER is not None and not _PURE_ONLY.search(text):
         try:
             return _compose(_FAST_LOADER(text))
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             pass  # libyaml words errors otherwise: the pure parser reports them
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = _PureLoader(text)  # its reader refuses control characters at once
         return _compose(loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem and exc.context_mark is not None:
             problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
+        kind = "" if isinstance(exc, _BadScalar) else "YAML syntax error: "
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        error = ScenarioError([f"{where}: YAML syntax error: {problem}"])
-        # The line already starts with the path (compiler style, so editors can jump to
-        # it); `source` is set afterwards so the message does not repeat it.
-        error.source = path
-        raise error from None
+        raise _placed(f"{where}: {kind}{problem}", path) from None
+    except yaml.reader.ReaderError as exc:
+        # a character YAML does not allow (NUL, other control characters), anywhere
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        shown = f"#x{exc.character:04x}" if isinstance(exc.character, int) else "a character"
+        raise _placed(
+            f"{path}:{line}:{column}: YAML syntax error: unacceptable character {shown}: "
+            f"{exc.reason} (control characters such as NUL cannot appear in YAML)",
+            path,
+        ) from None
+    except RecursionError:
+        # the pure parser composes nested lists and mappings recursively
+        where = path if loader is None else f"{path}:{loader.line + 1}:{loader.column + 1}"
+        raise _placed(
+            f"{where}: YAML syntax error: lists or mappings nested too deeply for the "
+            "parser (a scenario needs a few levels)",
+            path,
+        ) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([f"YAML syntax error: {exc}"], source=path) from None
+
+
+def _placed(line: str, path: str) -> ScenarioError:
+    """An error whose line already starts with the path (compiler style, so editors can
+    jump to it); ``source`` is set afterwards so the message does not repeat it."""
+    error = ScenarioError([line])
+    error.source = path
+    return error
 
 
 def _compose(loader: Any) -> tuple[Any, list[str]]:
@@ -213,20 +310,29 @@ def load_scenario(source: str | os.PathLike[str] | Mapping[str, Any]) -> Scenari
     TypeError
         If ``source`` is neither a path nor a mapping.
     """
+    origins = None  # where the entries of CSV tables came from, for error messages
     if isinstance(source, Mapping):
         path = None
         duplicates: list[str] = []
         data: Any = source
         try:
             text = yaml.safe_dump(_plain(source), sort_keys=False, allow_unicode=True)
-        except yaml.YAMLError:
-            text = None  # some value is not plain data; validation says which
+        except (yaml.YAMLError, RecursionError):
+            text = None  # some value is not plain data (or nested absurdly deep)
     elif isinstance(source, (str, os.PathLike)):
         if isinstance(source, str) and "\n" in source:
             raise TypeError("load_scenario takes a path or a mapping, not YAML text")
         path = os.fspath(source)
         text = _read_text(Path(path), path)
         data, duplicates = _parse_yaml(text, path)
+        if uses_tables(data):
+            try:
+                data, origins = expand_tables(data, Path(path).parent)
+            except ScenarioError as exc:
+                raise ScenarioError(exc.errors, source=path) from None
+            # the tables are part of the scenario: provenance (and sweeps, which re-read
+            # the text) get the whole network, not the file that names the tables
+            text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     else:
         raise TypeError(f"load_scenario takes a path or a mapping, got {type(source).__name__}")
 
@@ -243,13 +349,45 @@ def load_scenario(source: str | os.PathLike[str] | Mapping[str, Any]) -> Scenari
             "scenario", "cannot be written as YAML, use plain dicts, lists, strings and numbers"
         )
     if errors or scenario is None:
-        raise ScenarioError(errors.lines, source=path)
+        lines = [origins.locate(line) for line in errors.lines] if origins else errors.lines
+        raise ScenarioError(lines, source=path)
     return replace(scenario, source_text=text or "", source_path=path)
+
+
+def read_yaml(source: str | os.PathLike[str]) -> Any:
+    """The parsed YAML document of a file, read as :func:`load_scenario` reads it (None
+    when empty), for callers that look at a file before loading it (is it a sweep grid?).
+
+    Raises
+    ------
+    ScenarioError
+        For what :func:`load_scenario` refuses before validating: a missing, unreadable,
+        oversized or non-regular file, or YAML that does not parse (placed).
+    """
+    path = os.fspath(source)
+    return _parse_yaml(_read_text(Path(path), path), path)[0]
 
 
 def _read_text(path: Path, shown: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            problem = "is not a regular file (a device, pipe or socket), expected a scenario file"
+        elif info.st_size > MAX_SCENARIO_BYTES:
+            problem = (
+                f"is {info.st_size} bytes, the limit for a scenario file is "
+                f"{MAX_SCENARIO_BYTES} ({MAX_SCENARIO_BYTES // 2**20} MiB)"
+            )
+        else:
+            # text mode, as Path.read_text: newlines read the same; at most the limit,
+            # should the file grow once its size was looked at
+            with path.open(encoding="utf-8") as stream:
+                text = stream.read(MAX_SCENARIO_BYTES + 1)
+            if len(text) <= MAX_SCENARIO_BYTES:
+                return text
+            problem = f"is more than {MAX_SCENARIO_BYTES} bytes, the limit for a scenario file"
     except FileNotFoundError:
         problem = "file not found"
     except IsADirectoryError:

@@ -10,6 +10,7 @@ dataset and the text a person reads. :func:`resilience.api.optimize` wires them 
 engine; ``resilience optimize`` is the command (docs/optimize.md).
 """
 
+from resilience.optimize.output import format_text, ranked, result_records
 from resilience.optimize.search import (
     Evaluation,
     Journal,
@@ -34,9 +35,6 @@ from resilience.optimize.verify import (
     OptimizationResult,
     Verified,
     evaluation_dataset,
-    format_text,
-    ranked,
-    result_records,
     strategy_yaml,
     verify_candidates,
 )

@@ -256,7 +256,7 @@ def _sampler(optuna, spec: OptimizationSpec, seed: int):
 
 
 def _describe(spec: OptimizationSpec, e: Evaluation, currency: str = "") -> str:
-    from resilience.optimize.verify import _value_text, fmt_value
+    from resilience.optimize.output import _value_text, fmt_value
 
     values = ", ".join(f"{v.name}={_value_text(v, e.values.get(v.name))}" for v in spec.variables)
     if e.status == "invalid":
@@ -270,6 +270,50 @@ def _describe(spec: OptimizationSpec, e: Evaluation, currency: str = "") -> str:
     if e.status == "duplicate":
         tail += f", as evaluation {e.duplicate_of}"
     return f"{values}: {', '.join(figs)} ({tail})"
+
+
+def _triage(
+    proposals: list, journal: Journal, spec: OptimizationSpec, base_doc, by_key: dict
+) -> tuple[list[Evaluation], list[Evaluation], int]:
+    """Each proposal of one batch as an evaluation: read back from the journal, a duplicate
+    of a candidate already seen, invalid for the scenario, or one to simulate (``todo``);
+    with how many were read back."""
+    replayed = 0
+    batch: list[Evaluation] = []
+    todo: list[Evaluation] = []
+    for trial, values in proposals:
+        recorded = journal.entries.get(trial.number)
+        if recorded is not None:
+            e = Evaluation.from_json(recorded)
+            if json.dumps(e.values, sort_keys=True) != json.dumps(values, sort_keys=True):
+                raise OptimizationError(
+                    f"the journal {journal.path} does not match this search at "
+                    f"evaluation {trial.number} (it recorded {e.values}, the search "
+                    f"proposes {values}); pass --overwrite to start afresh"
+                )
+            batch.append(e)
+            replayed += 1
+            if e.status == "ok":
+                by_key.setdefault(_key(e.block), e)
+            continue
+        doc = spec.apply(base_doc, values)
+        block = spec.block(doc)
+        e = Evaluation(trial.number, values, "ok", block=block)
+        earlier = by_key.get(_key(block))
+        if earlier is None:
+            earlier = next((o for o in todo if _key(o.block) == _key(block)), None)
+        if earlier is not None:
+            e.status, e.duplicate_of = "duplicate", earlier.number
+        else:
+            try:
+                load_scenario(candidate_documents(base_doc, {"candidate": block}))
+            except ScenarioError as exc:
+                e.status, e.message = "invalid", "; ".join(exc.errors)[:500]
+                e.block = None
+            else:
+                todo.append(e)
+        batch.append(e)
+    return batch, todo, replayed
 
 
 def run_search(
@@ -321,40 +365,8 @@ def run_search(
                 warnings.simplefilter("ignore", ExperimentalWarning)
                 trials = [study.ask() for _ in range(spec.batch)]
                 proposals = [(t, {v.name: v.suggest(t) for v in spec.variables}) for t in trials]
-            batch: list[Evaluation] = []
-            todo: list[Evaluation] = []
-            for trial, values in proposals:
-                recorded = journal.entries.get(trial.number)
-                if recorded is not None:
-                    e = Evaluation.from_json(recorded)
-                    if json.dumps(e.values, sort_keys=True) != json.dumps(values, sort_keys=True):
-                        raise OptimizationError(
-                            f"the journal {journal.path} does not match this search at "
-                            f"evaluation {trial.number} (it recorded {e.values}, the search "
-                            f"proposes {values}); pass --overwrite to start afresh"
-                        )
-                    batch.append(e)
-                    replayed += 1
-                    if e.status == "ok":
-                        by_key.setdefault(_key(e.block), e)
-                    continue
-                doc = spec.apply(base_doc, values)
-                block = spec.block(doc)
-                e = Evaluation(trial.number, values, "ok", block=block)
-                earlier = by_key.get(_key(block))
-                if earlier is None:
-                    earlier = next((o for o in todo if _key(o.block) == _key(block)), None)
-                if earlier is not None:
-                    e.status, e.duplicate_of = "duplicate", earlier.number
-                else:
-                    try:
-                        load_scenario(candidate_documents(base_doc, {"candidate": block}))
-                    except ScenarioError as exc:
-                        e.status, e.message = "invalid", "; ".join(exc.errors)[:500]
-                        e.block = None
-                    else:
-                        todo.append(e)
-                batch.append(e)
+            batch, todo, n_replayed = _triage(proposals, journal, spec, base_doc, by_key)
+            replayed += n_replayed
             if todo:
                 names = {f"candidate_{e.number}": e for e in todo}
                 ds = evaluate(

@@ -30,32 +30,44 @@ from __future__ import annotations
 
 import copy
 import json
-import math
-import numbers
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from resilience.errors import ResilienceError, ScenarioError, SweepError
-from resilience.results.catalogue import DERIVED_METRICS, PATH_METRICS
-from resilience.risk import HIGHER_IS_BETTER
+from resilience.errors import ScenarioError
+from resilience.optimize.constraints import (
+    DEFAULT_CONFIDENCE,
+    METRICS,
+    Constraint,
+    Objective,
+    OptimizationError,
+    Statistic,
+    parse_constraint,
+    parse_objective,
+)
+from resilience.optimize.variables import (
+    Variable,
+    _get,
+    _is_number,
+    _read_variable,
+    _share_entry,
+    drop_source,
+    set_share,
+)
 from resilience.scenario import load_scenario
 from resilience.scenario.values import (
     _BAD,
     Errors,
     Reader,
-    _Choice,
-    _close,
     _Number,
     _show,
     _String,
     unknown,
 )
-from resilience.sweeps.paths import IDENTIFIER, Param, format_path, parse_path
+from resilience.sweeps.paths import IDENTIFIER, format_path
 
 __all__ = [
     "METRICS",
@@ -71,14 +83,6 @@ __all__ = [
 ]
 
 
-class OptimizationError(ResilienceError, ValueError):
-    """An optimisation file is invalid, or does not fit its scenario."""
-
-
-#: Per-path variables of a results dataset that objectives and constraints may name.
-METRICS: tuple[str, ...] = tuple(e[0] for e in PATH_METRICS) + tuple(e[0] for e in DERIVED_METRICS)
-UNITS: dict[str, str] = {e[0]: e[1] for e in (*PATH_METRICS, *DERIVED_METRICS)}
-
 TOP_KEYS = (
     "description",
     "name",
@@ -91,465 +95,21 @@ TOP_KEYS = (
     "verify",
     "search",
 )
-VARIABLE_KEYS = ("name", "type", "path", "bounds", "step", "log", "choices")
-VARIABLE_TYPES = ("integer", "continuous", "binary", "choice", "shares")
 BUDGET_KEYS = ("evaluations", "wall_seconds")
 VERIFY_KEYS = ("top", "paths", "seed_offset", "benchmarks")
 SEARCH_KEYS = ("startup_trials", "batch")
 CONSTRAINT_KEYS = ("constraint", "confidence")
 
-#: Names the evaluation dataset uses itself; a variable may not take them.
-RESERVED = frozenset(
-    {
-        "evaluation",
-        "objective",
-        "feasible",
-        "constraint",
-        "constraint_value",
-        "constraint_violation",
-        "status",
-        "duplicate_of",
-        "strategy_block",
-        "candidate",
-        "interval",
-        "fresh_objective",
-        "fresh_constraint",
-        "fresh_status",
-        "candidate_evaluation",
-        "paired_objective_difference",
-    }
-)
 
 DEFAULT_PATHS = 10_000
 DEFAULT_EVALUATIONS = 50
 DEFAULT_TOP = 3
 DEFAULT_STARTUP = 8
-DEFAULT_CONFIDENCE = 0.95
 
 _POSITIVE_INT = _Number(lo=1, integer=True)
 _POSITIVE = _Number(lo=0.0, lo_open=True)
 _CONFIDENCE = _Number(lo=0.0, hi=1.0, lo_open=True, hi_open=True, noun="a confidence level")
 _SEED_OFFSET = _Number(lo=1, hi=2**64 - 1, integer=True)
-
-
-# ----------------------------------------------------------------------------- statistics
-
-
-@dataclass(frozen=True)
-class Statistic:
-    """One figure of a strategy's per-path results.
-
-    kind: ``mean``; ``quantile`` (``level`` q in (0, 1)); ``cvar`` (``level`` a in (0, 1),
-    the bad tail of the metric); ``probability`` (P(metric ``cmp`` ``threshold``)).
-    """
-
-    kind: str
-    metric: str
-    level: float | None = None
-    cmp: str | None = None
-    threshold: float | None = None
-
-    @property
-    def text(self) -> str:
-        if self.kind == "mean":
-            return f"mean({self.metric})"
-        if self.kind == "quantile":
-            return f"P{_pct(self.level)}({self.metric})"
-        if self.kind == "cvar":
-            return f"CVaR{_pct(self.level)}({self.metric})"
-        return f"P({self.metric} {self.cmp} {_num(self.threshold)})"
-
-    @property
-    def units(self) -> str:
-        return "1" if self.kind == "probability" else UNITS.get(self.metric, "")
-
-    def to_json(self) -> dict:
-        return {
-            "kind": self.kind,
-            "metric": self.metric,
-            "level": self.level,
-            "cmp": self.cmp,
-            "threshold": self.threshold,
-        }
-
-
-def _pct(level: float | None) -> str:
-    return f"{100.0 * float(level or 0.0):.10g}"
-
-
-def _num(x: float | None) -> str:
-    return f"{float(x or 0.0):.10g}"
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """``statistic op bound``, verified at ``confidence``."""
-
-    statistic: Statistic
-    op: str  # "<=" or ">="
-    bound: float
-    confidence: float = DEFAULT_CONFIDENCE
-    source: str = field(default="", compare=False)  # as written
-
-    @property
-    def text(self) -> str:
-        return f"{self.statistic.text} {self.op} {_num(self.bound)}"
-
-    def met(self, value: float) -> bool:
-        if value is None or not math.isfinite(value):
-            return False
-        return value <= self.bound if self.op == "<=" else value >= self.bound
-
-    def violation(self, value: float) -> float:
-        """<= 0 when met, else how far off, relative to the bound (Optuna's convention)."""
-        if value is None or not math.isfinite(value):
-            return 1e12
-        gap = value - self.bound if self.op == "<=" else self.bound - value
-        return gap / max(abs(self.bound), 1e-12) if self.bound != 0 else gap
-
-    def classify(self, lower: float, upper: float) -> str:
-        """``met`` (the whole interval meets the bound), ``within noise`` (the interval
-        straddles it), ``violated`` (the whole interval misses it), or ``unknown``."""
-        if not (math.isfinite(lower) and math.isfinite(upper)):
-            return "unknown"
-        if self.op == "<=":
-            good, bad = upper <= self.bound, lower > self.bound
-        else:
-            good, bad = lower >= self.bound, upper < self.bound
-        return "met" if good else "violated" if bad else "within noise"
-
-    def to_json(self) -> dict:
-        return {
-            "statistic": self.statistic.to_json(),
-            "op": self.op,
-            "bound": self.bound,
-            "confidence": self.confidence,
-        }
-
-
-@dataclass(frozen=True)
-class Objective:
-    """A weighted sum of ``mean`` and ``cvar`` statistics, minimised."""
-
-    terms: tuple[tuple[float, Statistic], ...]
-    source: str = field(default="", compare=False)
-
-    @property
-    def text(self) -> str:
-        if len(self.terms) == 1 and self.terms[0][0] == 1.0:
-            return _term_name(self.terms[0][1])
-        return " + ".join(f"{_num(w)} x {_term_name(s)}" for w, s in self.terms)
-
-    @property
-    def units(self) -> str:
-        units = {s.units for _, s in self.terms}
-        return units.pop() if len(units) == 1 else ""
-
-    def to_json(self) -> list:
-        return [[w, s.to_json()] for w, s in self.terms]
-
-
-def _term_name(s: Statistic) -> str:
-    return f"mean_{s.metric}" if s.kind == "mean" else f"cvar{_pct(s.level)}_{s.metric}"
-
-
-_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?%?"
-_CONSTRAINT = re.compile(
-    r"^\s*(?P<func>[A-Za-z]+)(?P<level>\d+(?:\.\d+)?)?\s*\((?P<inner>[^()]*)\)\s*"
-    r"(?P<op><=|>=|=<|=>|==|<|>|=)?\s*(?P<bound>\S*)\s*$"
-)
-_INNER_EVENT = re.compile(
-    r"^\s*(?P<metric>[A-Za-z_]\w*)\s*(?P<cmp>>=|<=|>|<|==|=)\s*(?P<value>\S+)\s*$"
-)
-
-
-def _parse_number(text: str) -> float | None:
-    if not re.fullmatch(_NUMBER, text or ""):
-        return None
-    if text.endswith("%"):
-        return float(text[:-1]) / 100.0
-    return float(text)
-
-
-def _metric(name: str) -> str | None:
-    """Why ``name`` is not a metric (None when it is)."""
-    if name in METRICS:
-        return None
-    return unknown("metric", name, METRICS).replace("declared:", "per-path metrics:")
-
-
-def parse_constraint(text: Any, confidence: float = DEFAULT_CONFIDENCE) -> Constraint:
-    """``"P95(lost_units) <= 20000"`` -> :class:`Constraint`; :class:`OptimizationError`
-    (one message, without a place) when it does not read."""
-    if not isinstance(text, str) or not text.strip():
-        raise OptimizationError(
-            f"must be a constraint such as 'P95(lost_units) <= 20000', got {_show(text)}"
-        )
-    quoted = repr(text.strip())
-    m = _CONSTRAINT.match(text)
-    if m is None:
-        raise OptimizationError(
-            f"{quoted}: expected STATISTIC(METRIC) <= NUMBER or >= NUMBER, e.g. "
-            f"'P95(lost_units) <= 20000', 'P5(fill_rate) >= 0.95', 'CVaR95(lost_units) <= "
-            f"30000', 'mean(fill_rate) >= 0.99', 'P(stockout_days > 0) <= 0.1'"
-        )
-    func, level_text, inner = m.group("func"), m.group("level"), m.group("inner").strip()
-    op, bound_text = m.group("op"), m.group("bound")
-    col = m.start("op") + 1 if op else m.end("inner") + 2
-    if op is None:
-        raise OptimizationError(f"{quoted}: missing '<=' or '>=' and a bound after column {col}")
-    if op in ("<", ">"):
-        raise OptimizationError(
-            f"{quoted}: use {op}= at column {col}: an estimate from paths cannot tell "
-            f"{op} from {op}="
-        )
-    if op in ("=", "==", "=<", "=>"):
-        hint = {"=<": "<=", "=>": ">="}.get(op, "<= or >=")
-        raise OptimizationError(f"{quoted}: {op!r} at column {col}: use {hint}")
-    bound = _parse_number(bound_text)
-    if bound is None:
-        where = m.start("bound") + 1
-        got = repr(bound_text) if bound_text else "nothing"
-        raise OptimizationError(
-            f"{quoted}: the bound at column {where} must be a number, got {got}"
-        )
-    lower = func.lower()
-    if lower == "p" and level_text is None:
-        event = _INNER_EVENT.match(inner)
-        if event is None:
-            raise OptimizationError(
-                f"{quoted}: P(...) without a level is a probability and takes an event "
-                f"such as P(stockout_days > 0); for a percentile write P95(METRIC)"
-            )
-        why = _metric(event.group("metric"))
-        if why:
-            raise OptimizationError(f"{quoted}: {why}")
-        cmp = event.group("cmp")
-        if cmp in ("=", "=="):
-            raise OptimizationError(
-                f"{quoted}: the event compares with >, >=, < or <=, not {cmp!r}"
-            )
-        threshold = _parse_number(event.group("value"))
-        if threshold is None:
-            raise OptimizationError(
-                f"{quoted}: the event's threshold must be a number, got {event.group('value')!r}"
-            )
-        if not 0.0 <= bound <= 1.0:
-            raise OptimizationError(
-                f"{quoted}: a probability's bound must be in [0, 1], got {_num(bound)}"
-            )
-        stat = Statistic("probability", event.group("metric"), cmp=cmp, threshold=threshold)
-    else:
-        kinds = {"p": "quantile", "cvar": "cvar", "mean": "mean", "e": "mean"}
-        kind = kinds.get(lower)
-        if kind is None:
-            guess = _close(func, ["P", "CVaR", "mean"])
-            hint = f"did you mean {guess!r}?" if guess else "use P<q>, CVaR<a>, mean or P(...)"
-            if lower == "var":
-                hint = "write the percentile instead: P95(lost_units), P5(fill_rate)"
-            raise OptimizationError(f"{quoted}: unknown statistic {func!r} at column 1 ({hint})")
-        if kind == "mean" and level_text is not None:
-            raise OptimizationError(f"{quoted}: mean takes no level, write mean(METRIC)")
-        if kind != "mean":
-            if level_text is None:
-                raise OptimizationError(
-                    f"{quoted}: {func} needs a level in percent, e.g. {func}95(METRIC)"
-                )
-            level = float(level_text) / 100.0
-            if not 0.0 < level < 1.0:
-                raise OptimizationError(
-                    f"{quoted}: the level {level_text} must be between 0 and 100 (exclusive)"
-                )
-        else:
-            level = None
-        if not re.fullmatch(r"[A-Za-z_]\w*", inner):
-            raise OptimizationError(
-                f"{quoted}: {func}{level_text or ''}(...) takes one metric name, got {inner!r}"
-            )
-        why = _metric(inner)
-        if why:
-            raise OptimizationError(f"{quoted}: {why}")
-        stat = Statistic(kind, inner, level=level)
-    return Constraint(stat, "<=" if op == "<=" else ">=", bound, confidence, text.strip())
-
-
-_TERM = re.compile(r"^(?:(?P<mean>mean)|cvar(?P<level>\d+(?:\.\d+)?))_(?P<metric>\w+)$")
-
-
-def _parse_term(name: Any) -> Statistic:
-    if not isinstance(name, str):
-        raise OptimizationError(
-            f"objective terms are names such as mean_total_cost, got {_show(name)}"
-        )
-    m = _TERM.match(name)
-    if m is None:
-        raise OptimizationError(
-            f"{name!r}: objective terms are mean_METRIC or cvar<a>_METRIC, e.g. "
-            f"mean_total_cost, cvar95_total_cost"
-        )
-    metric = m.group("metric")
-    why = _metric(metric)
-    if why:
-        raise OptimizationError(f"{name!r}: {why}")
-    if metric in HIGHER_IS_BETTER:
-        raise OptimizationError(
-            f"{name!r}: {metric} is better when higher and the objective is minimised; "
-            f"minimise a cost or a loss and constrain {metric} instead"
-        )
-    if m.group("mean"):
-        return Statistic("mean", metric)
-    level = float(m.group("level")) / 100.0
-    if not 0.0 < level < 1.0:
-        raise OptimizationError(f"{name!r}: the CVaR level must be between 0 and 100 (exclusive)")
-    return Statistic("cvar", metric, level=level)
-
-
-def parse_objective(raw: Any) -> Objective:
-    """``mean_total_cost`` or ``{mean_total_cost: w1, cvar95_total_cost: w2}``."""
-    if isinstance(raw, str):
-        return Objective(((1.0, _parse_term(raw.strip())),), raw)
-    if isinstance(raw, Mapping) and raw:
-        terms = []
-        for name, weight in raw.items():
-            stat = _parse_term(name)
-            if (
-                isinstance(weight, bool)
-                or not isinstance(weight, numbers.Real)
-                or not (math.isfinite(weight) and weight > 0)
-            ):
-                raise OptimizationError(
-                    f"{name}: the weight must be a number > 0, got {_show(weight)}"
-                )
-            terms.append((float(weight), stat))
-        return Objective(tuple(terms), json.dumps(dict(raw), default=str))
-    raise OptimizationError(
-        "must be mean_total_cost, cvar95_total_cost or a weighted mix "
-        f"{{mean_total_cost: 1, cvar95_total_cost: 0.5}}, got {_show(raw)}"
-    )
-
-
-# ----------------------------------------------------------------------------- variables
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One decision variable: the same value set at each of its paths."""
-
-    name: str
-    type: str
-    params: tuple[Param, ...]
-    low: float | None = None
-    high: float | None = None
-    step: float | None = None
-    log: bool = False
-    choices: tuple[Any, ...] = ()
-    place: str = field(default="", compare=False)
-
-    @property
-    def paths(self) -> list[str]:
-        return [p.path for p in self.params]
-
-    def corners(self) -> list[Any]:
-        """The values checked against the scenario before the search: both ends of the
-        range, every choice."""
-        if self.type == "binary":
-            return [0, 1]
-        if self.type == "choice":
-            return list(self.choices)
-        return [self.low] if self.low == self.high else [self.low, self.high]
-
-    def suggest(self, trial) -> Any:
-        """The value Optuna's ``trial`` proposes."""
-        if self.type == "integer":
-            return trial.suggest_int(
-                self.name, int(self.low), int(self.high), step=int(self.step or 1)
-            )
-        if self.type in ("continuous", "shares"):
-            value = trial.suggest_float(
-                self.name, float(self.low), float(self.high), step=self.step, log=self.log
-            )
-            return round(value, 12) if self.step else value
-        if self.type == "binary":
-            return trial.suggest_categorical(self.name, [0, 1])
-        return trial.suggest_categorical(self.name, list(self.choices))
-
-    def size(self) -> float:
-        """How many values it can take (inf for a continuous range without a step)."""
-        if self.type == "binary":
-            return 2
-        if self.type == "choice":
-            return len(self.choices)
-        if self.low == self.high:
-            return 1
-        if self.type == "integer":
-            return (int(self.high) - int(self.low)) // int(self.step or 1) + 1
-        if self.step:
-            return math.floor((self.high - self.low) / self.step + 1e-9) + 1
-        return math.inf
-
-    def to_json(self) -> dict:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "paths": self.paths,
-            "low": self.low,
-            "high": self.high,
-            "step": self.step,
-            "log": self.log,
-            "choices": list(self.choices),
-        }
-
-
-def _share_entry(param: Param) -> tuple[tuple[str | int, ...], str] | None:
-    """``(path of the shares mapping, source)`` when ``param`` names one source's share in
-    a sourcing entry (``...sourcing[i].shares.SOURCE``), else None."""
-    keys = param.keys
-    if (
-        len(keys) >= 4
-        and keys[-2] == "shares"
-        and isinstance(keys[-3], int)
-        and keys[-4] == "sourcing"
-    ) and isinstance(keys[-1], str):
-        return keys[:-1], keys[-1]
-    return None
-
-
-def _get(doc: Any, keys: Sequence[str | int]) -> Any:
-    node = doc
-    for key in keys:
-        node = node[key]
-    return node
-
-
-def set_share(doc: dict, param: Param, share: float) -> None:
-    """Give one source ``share`` and the entry's other sources the rest, in proportion to
-    their shares as they stand (evenly when those are all 0), so the entry sums to 1."""
-    mapping_keys, source = _share_entry(param)
-    shares = _get(doc, mapping_keys)
-    others = [s for s in shares if s != source]
-    rest = sum(float(shares[s]) for s in others if _is_number(shares[s]))
-    remaining = 1.0 - share
-    for s in others:
-        w = float(shares[s]) if _is_number(shares[s]) else 0.0
-        shares[s] = round(remaining * (w / rest if rest > 0 else 1.0 / len(others)), 12)
-    shares[source] = round(share, 12)
-
-
-def drop_source(doc: dict, param: Param) -> None:
-    """Share 0 for one source (unused: no purchases, no qualification cost, not a failover
-    option); the entry's other sources are scaled back up to sum to 1."""
-    mapping_keys, source = _share_entry(param)
-    shares = _get(doc, mapping_keys)
-    shares[source] = 0.0
-    rest = sum(float(w) for s, w in shares.items() if s != source and _is_number(w))
-    if rest > 0:
-        for s in shares:
-            if s != source and _is_number(shares[s]):
-                shares[s] = round(float(shares[s]) / rest, 12)
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
 # ----------------------------------------------------------------------------- the spec
@@ -785,144 +345,6 @@ class OptimizationSpec:
 
 
 # ----------------------------------------------------------------------------- reading
-
-
-def _read_variable(r: Reader, raw: Any, place: str, taken: dict) -> Variable | None:
-    body = r.mapping(raw, place, "a mapping with path and type")
-    if body is None:
-        return None
-    r.keys(body, place, VARIABLE_KEYS)
-    kind = r.value(body, "type", place, _Choice(VARIABLE_TYPES), required=True)
-    raw_paths = body.get("path")
-    if raw_paths is None:
-        r.error(
-            f"{place}.path",
-            "required key missing, must be a path into the scenario or a list of them",
-        )
-        return None
-    listed = isinstance(raw_paths, list)
-    texts = raw_paths if listed else [raw_paths]
-    if not texts:
-        r.error(f"{place}.path", "must name at least one path")
-        return None
-    params = []
-    for j, text in enumerate(texts):
-        where = f"{place}.path" + (f"[{j}]" if listed else "")
-        if not isinstance(text, str):
-            r.error(where, f"must be a path such as strategies.jic.buffer_days, got {_show(text)}")
-            continue
-        try:
-            keys = parse_path(text)
-        except SweepError as exc:
-            r.error(where, str(exc))
-            continue
-        if not keys:
-            r.error(where, "shock_scale is a sweep parameter, not a strategy setting")
-            continue
-        param = Param(keys)
-        kind_here = body.get("type")
-        earlier = taken.get(param.keys)
-        # a binary (qualify or not) and a shares variable may name the same source's share
-        if earlier is not None and {earlier[1], kind_here} != {"shares", "binary"}:
-            r.error(where, f"{param.path} is already set by {earlier[0]}")
-            continue
-        taken[param.keys] = (place, kind_here)
-        params.append(param)
-    default_name = params[0].short_names()[0] if params else "variable"
-    name = r.value(
-        body,
-        "name",
-        place,
-        _String(IDENTIFIER, "a name of letters, digits and '_'"),
-        default=default_name,
-    )
-    if name is not _BAD and name in RESERVED:
-        r.error(f"{place}.name", f"{name!r} is used by the evaluation dataset; choose another name")
-    if kind is _BAD or name is _BAD or len(params) != len(texts):
-        return None
-    low = high = step = None
-    log = False
-    choices: tuple[Any, ...] = ()
-    if kind in ("integer", "continuous", "shares"):
-        for key in ("choices",):
-            if key in body:
-                r.error(f"{place}.{key}", f"a {kind} variable takes bounds, not choices")
-        bounds = body.get("bounds")
-        number = _Number(integer=kind == "integer")
-        if kind == "shares":
-            number = _Number(lo=0.0, hi=1.0, noun="a share")
-        if not (isinstance(bounds, list) and len(bounds) == 2):
-            r.error(
-                f"{place}.bounds",
-                f"must be [low, high], two {number.describe()}s, got {_show(bounds)}",
-            )
-            return None
-        converted = [number.convert(b) for b in bounds]
-        for i, (b, c) in enumerate(zip(bounds, converted, strict=True)):
-            if c is _BAD:
-                r.error(f"{place}.bounds[{i}]", f"must be {number.describe()}, got {_show(b)}")
-        if _BAD in converted:
-            return None
-        low, high = converted
-        if low > high:
-            r.error(f"{place}.bounds", f"low {_show(bounds[0])} is above high {_show(bounds[1])}")
-            return None
-        step = r.value(
-            body,
-            "step",
-            place,
-            _Number(lo=0, lo_open=True, integer=kind == "integer"),
-            default=None,
-        )
-        log = r.value(body, "log", place, _Flag(), default=False)
-        if step is _BAD or log is _BAD:
-            return None
-        if log and (kind != "continuous" or low <= 0 or step):
-            r.error(
-                f"{place}.log",
-                "a log scale needs a continuous variable with bounds > 0 and no step",
-            )
-            return None
-        if step and kind != "integer" and high > low:
-            count = (high - low) / step
-            if abs(count - round(count)) > 1e-9:
-                r.error(
-                    f"{place}.step",
-                    f"{_show(step)} does not divide the range {_show(low)}..{_show(high)} into whole steps",
-                )
-                return None
-    elif kind == "choice":
-        for key in ("bounds", "step", "log"):
-            if key in body:
-                r.error(f"{place}.{key}", "a choice variable takes choices, not bounds")
-        raw_choices = body.get("choices")
-        if not isinstance(raw_choices, list) or not raw_choices:
-            r.error(
-                f"{place}.choices", f"must be a non-empty list of values, got {_show(raw_choices)}"
-            )
-            return None
-        for i, c in enumerate(raw_choices):
-            if not (c is None or isinstance(c, (str, numbers.Real))):
-                r.error(f"{place}.choices[{i}]", f"must be a string or a number, got {_show(c)}")
-                return None
-        if len({json.dumps(c) for c in raw_choices}) != len(raw_choices):
-            r.error(f"{place}.choices", "choices repeat")
-            return None
-        choices = tuple(raw_choices)
-    else:  # binary
-        for key in ("bounds", "step", "log", "choices"):
-            if key in body:
-                r.error(f"{place}.{key}", "a binary variable takes no " + key + " (it is 0 or 1)")
-    return Variable(name, kind, tuple(params), low, high, step, bool(log), choices, place)
-
-
-@dataclass(frozen=True)
-class _Flag:
-    def describe(self) -> str:
-        return "true or false"
-
-    def convert(self, value: Any) -> Any:
-        return value if isinstance(value, bool) else _BAD
 
 
 def _read_constraints(r: Reader, raw: Any) -> list[Constraint]:

@@ -262,32 +262,9 @@ def optimize(
         Evaluations, verification, the recommended strategy block (``strategy_yaml()``)
         and the evaluation dataset (``dataset``).
     """
-    # imported when an optimisation runs: the optimiser loads Optuna on first use, and
-    # nothing else in this module needs it
-    import copy
-    import dataclasses
-    import hashlib
-    import time
+    # imported when an optimisation runs: the optimiser loads Optuna
+    from resilience.optimize.run import run_optimization
 
-    import yaml
-
-    from resilience.engine import make_executor
-    from resilience.optimize import (
-        Journal,
-        OptimizationResult,
-        OptimizationSpec,
-        candidate_documents,
-        evaluation_dataset,
-        journal_path,
-        load_optimization,
-        ranked,
-        run_search,
-        verify_candidates,
-    )
-    from resilience.results import write_dataset
-    from resilience.results.store import check_output
-
-    started = time.perf_counter()
     execution = Execution.of(
         execution,
         block_size=block_size,
@@ -299,123 +276,18 @@ def optimize(
         progress=progress,
     )
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    scenario_doc = yaml.safe_load(base.source_text)
-    spec = (
-        optimization
-        if isinstance(optimization, OptimizationSpec)
-        else load_optimization(optimization)
+    return run_optimization(
+        base,
+        optimization,
+        simulate,
+        seed=seed,
+        out=out,
+        overwrite=overwrite,
+        evaluations=evaluations,
+        paths=paths,
+        verify_paths=verify_paths,
+        execution=execution,
     )
-    spec = spec.with_budget(evaluations, paths, verify_paths)
-    base_doc = spec.prepare(scenario_doc)
-    benchmarks = spec.benchmark_names(scenario_doc)
-    if out is not None:
-        out = Path(out)
-        check_output(out, overwrite)  # before the search, not after it
-    identity = {
-        "scenario_sha256": hashlib.sha256((base.source_text or "").encode()).hexdigest(),
-        "seed": int(seed),
-        "search": spec.search_identity(),
-    }
-    journal = Journal(journal_path(out) if out is not None else None, identity, overwrite)
-    fresh_seed = (int(seed) + spec.seed_offset) % 2**64
-    seconds: dict[str, float] = {}
-    shared = None
-    if execution.workers or execution.cluster:
-        # one cluster for every evaluation, not one started and stopped per candidate
-        shared = make_executor(execution)
-        execution = dataclasses.replace(
-            execution,
-            workers=None,
-            cluster=None,
-            cluster_config=None,
-            scheduler=shared.client.scheduler.address,
-        )
-    try:
-        search_execution = dataclasses.replace(execution, progress=False)
-        once = _OncePerRun()
-
-        def evaluate(doc, names):
-            # one "running on ..." line for the run, not one per candidate
-            with _quiet_engine(once):
-                return simulate(doc, spec.paths, seed, strategies=names, execution=search_execution)
-
-        with journal:
-            outcome = run_search(
-                spec, base_doc, evaluate, seed=seed, journal=journal, currency=base.currency
-            )
-            seconds["search"] = outcome.seconds
-            order = ranked(outcome.evaluations, spec)
-            pool = [e for e in order if e.feasible][: spec.verify_top]
-            searched_feasible = bool(pool)
-            if not pool:  # none feasible: verify the nearest misses, recommend nothing
-                pool = order[: spec.verify_top]
-            taken = set(benchmarks)
-            names, blocks = [], {}
-            for e in pool:
-                name = f"evaluation_{e.number}"
-                while name in taken:
-                    name += "_"
-                taken.add(name)
-                names.append((name, e.number))
-                blocks[name] = e.block
-            for b in benchmarks:
-                names.append((b, None))
-                blocks[b] = scenario_doc["strategies"][b]
-            verify_started = time.perf_counter()
-            fresh = simulate(
-                candidate_documents(base_doc, blocks),
-                spec.fresh_paths,
-                fresh_seed,
-                strategies=[n for n, _ in names],
-                execution=execution,
-            )
-            verified, recommended = verify_candidates(spec, fresh, names)
-            if not searched_feasible:
-                recommended = None
-            seconds["verify"] = time.perf_counter() - verify_started
-            block = None
-            if recommended is not None:
-                e = next(x for x in outcome.evaluations if x.number == recommended.evaluation)
-                block = copy.deepcopy(e.block)
-                written = str(block.get("description") or "").strip()
-                found = (
-                    f"Minimises {spec.objective.text}"
-                    + (
-                        f" subject to {'; '.join(c.text for c in spec.constraints)}"
-                        if spec.constraints
-                        else ""
-                    )
-                    + f": resilience optimize evaluation {e.number} (seed {seed}, "
-                    f"{spec.paths:,} paths), verified on {spec.fresh_paths:,} fresh paths "
-                    f"(seed {fresh_seed})."
-                )
-                block = {
-                    "description": f"{written} {found}".strip(),
-                    **{k: v for k, v in block.items() if k != "description"},
-                }
-            result = OptimizationResult(
-                spec=spec,
-                scenario_name=base.name,
-                seed=int(seed),
-                evaluations=outcome.evaluations,
-                stopped=outcome.stopped,
-                verified=verified,
-                recommended=recommended,
-                block=block,
-                seconds=seconds,
-                replayed=outcome.replayed,
-                currency=base.currency,
-                out=None if out is None else str(out),
-            )
-            seconds["total"] = time.perf_counter() - started
-            result.dataset = evaluation_dataset(result)
-            if out is not None:
-                write_dataset(result.dataset, out, overwrite=overwrite)
-                journal.remove()
-    finally:
-        if shared is not None:
-            shared.close()
-    return result
 
 
 class _OncePerRun:
@@ -447,3 +319,113 @@ def _quiet_engine(once: _OncePerRun):
             logger.removeFilter(once)
 
     return quiet()
+
+
+def stress(
+    scenario: Scenario | str | Path | dict,
+    *,
+    nodes: Iterable[str] | None = None,
+    strategies: Iterable[str] | None = None,
+    paths: int = 2000,
+    seed: int = 0,
+    start: int | None = None,
+    ttr_days: int | None = None,
+    deterministic: bool = False,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    execution: Execution | None = None,
+    block_size: int | None = None,
+    threads: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    cluster_config: str | Path | None = None,
+    progress: bool | None = False,
+) -> xr.Dataset:
+    """The per-node stress test (docs/model.md, "Stress test"): for every node (or
+    ``nodes``), a scripted full outage of its time-to-recover from day ``start``, every
+    strategy simulated on the same ``paths`` and ``seed`` as the run without it.
+
+    Parameters
+    ----------
+    scenario : Scenario, path or dict
+        Its scripted events, if any, stay in every run.
+    nodes, strategies : list of str, optional
+        The nodes to stress and the strategies to run (default: all).
+    paths, seed : int
+        Paths per run (the deterministic mode runs one) and the seed of every run.
+    start : int, optional
+        First day of the outage (default ``resilience.stress.DEFAULT_START_DAY``, 60).
+    ttr_days : int, optional
+        TTR of the nodes without ``ttr_days`` of their own (default: the P90 of each
+        node's outage-length distribution, else 14 days).
+    deterministic : bool
+        Demand at its mean and no random disruption: the single-number TTS per node.
+    out : path, optional
+        Write the dataset here (.zarr or .nc), atomically.
+    execution, block_size, threads, workers, scheduler, cluster, cluster_config, progress :
+        As for :func:`simulate`; a local or batch cluster is started once for every run.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims node, strategy, path and quantile (docs/results-format.md, "Stress test").
+    """
+    # imported when a stress test runs, as for optimize: nothing else here needs them
+    import dataclasses
+
+    from resilience.engine import make_executor
+    from resilience.results import write_dataset
+    from resilience.results.store import check_output
+    from resilience.stress import DEFAULT_START_DAY, run_stress
+
+    execution = Execution.of(
+        execution,
+        block_size=block_size,
+        threads=threads,
+        workers=workers,
+        scheduler=scheduler,
+        cluster=cluster,
+        cluster_config=cluster_config,
+        progress=progress,
+    )
+    base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if out is not None:
+        out = Path(out)
+        check_output(out, overwrite)  # before the runs, not after them
+    chosen = list(strategies) if strategies else None
+    shared = None
+    if execution.workers or execution.cluster:
+        # one cluster for every run, not one started and stopped per stressed node
+        shared = make_executor(execution)
+        execution = dataclasses.replace(
+            execution,
+            workers=None,
+            cluster=None,
+            cluster_config=None,
+            scheduler=shared.client.scheduler.address,
+        )
+    once = _OncePerRun()
+
+    def run(variant: Scenario, n: int, s: int, names) -> xr.Dataset:
+        with _quiet_engine(once):  # one "running on ..." line, not one per run
+            return simulate(variant, n, s, names, execution=execution)
+
+    try:
+        ds = run_stress(
+            base,
+            run,
+            nodes=nodes,
+            strategies=chosen,
+            paths=paths,
+            seed=seed,
+            start=DEFAULT_START_DAY if start is None else start,
+            ttr_days=ttr_days,
+            deterministic=deterministic,
+        )
+    finally:
+        if shared is not None:
+            shared.close()
+    if out is not None:
+        write_dataset(ds, out, overwrite=overwrite)
+    return ds

@@ -7,6 +7,8 @@ progress bar): results are bit-identical for any value of them.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import os
 import sys
@@ -233,3 +235,55 @@ def run_prepared(run, sink, execution: Execution | None = None) -> None:
     finally:
         bar.close()
         executor.close()
+
+
+@contextlib.contextmanager
+def shared_cluster(execution: Execution):
+    """Yield settings that reuse one cluster for many runs (an optimisation's candidates,
+    a stress test's nodes): a local (``workers``) or batch (``cluster``) cluster is started
+    once here and every run connects to its scheduler; other settings pass through."""
+    if not (execution.workers or execution.cluster):
+        yield execution
+        return
+    executor = make_executor(execution)
+    try:
+        yield dataclasses.replace(
+            execution,
+            workers=None,
+            cluster=None,
+            cluster_config=None,
+            scheduler=executor.client.scheduler.address,
+        )
+    finally:
+        executor.close()
+
+
+class _OncePerMessage(logging.Filter):
+    """Lets each distinct message through once."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record) -> bool:
+        message = record.getMessage()
+        if message in self.seen:
+            return False
+        self.seen.add(message)
+        return True
+
+
+def log_once():
+    """A context manager factory: inside every context it makes, the engine's log lines
+    ("running on Dask's threaded scheduler", ...) appear once in all, not once per run."""
+    once = _OncePerMessage()
+
+    @contextlib.contextmanager
+    def quiet():
+        log.addFilter(once)
+        try:
+            yield
+        finally:
+            log.removeFilter(once)
+
+    return quiet

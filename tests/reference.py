@@ -15,6 +15,13 @@ the DC's node index.
 
 The arithmetic is written in the same order as the day's steps, so on the same random
 streams the reference and the kernel agree bit for bit (tests/test_reference.py).
+
+Scripted events are applied from the typed ``Event`` objects day by day (never from the
+compiled per-day arrays), and ``random_disruptions: false`` is implemented the other way
+round from the compiler: the random chains still run on their streams and only their
+effect is ignored. Shortages are traced to their disruption (time-to-survive) from
+spells recorded day by day and from upstream sets and pipeline times worked out here
+from the sourcing, apart from the compiler's.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from __future__ import annotations
 import math
 
 from resilience.compiler import compile_strategy, poisson_cdf, processing_order
-from resilience.scenario.model import Lane, Node, Scenario, Sourcing, Strategy
+from resilience.scenario.model import Event, Lane, Node, Scenario, Sourcing, Strategy
 
 # ----------------------------------------------------------------------------- randomness
 
@@ -149,8 +156,39 @@ def _chain(active: bool, u: float, start: float, end: float) -> bool:
     return u < start
 
 
-def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> dict:
+def _active(event: Event, t: int) -> bool:
+    return event.start_day <= t < event.end_day
+
+
+def _upstream(node: str, feeders: dict[str, set[str]]) -> set[str]:
+    """``node`` and every node with a path of active lanes into it."""
+    seen, stack = {node}, [node]
+    while stack:
+        for src in feeders[stack.pop()]:
+            if src not in seen:
+                seen.add(src)
+                stack.append(src)
+    return seen
+
+
+def _pipeline_time(node: str, into: dict[str, list[tuple[str, int]]], memo: dict) -> int:
+    """Longest path into ``node`` over active lanes, each weighing its days (see caller)."""
+    if node not in memo:
+        memo[node] = max((w + _pipeline_time(src, into, memo) for src, w in into[node]), default=0)
+    return memo[node]
+
+
+def simulate_path(
+    scenario: Scenario,
+    strategy: str,
+    seed: int,
+    path: int,
+    force_down: dict[str, range] | None = None,
+) -> dict:
     """Simulate global path ``path`` of ``strategy``.
+
+    ``force_down`` (for tests): node name -> the days its own chain is forced DOWN, as if
+    its random outage process had put it down on exactly those days.
 
     Returns a dict: every name of ``resilience.metrics.PATH_METRICS`` -> float; every name
     of ``NODE_METRICS`` -> list over nodes (declaration order); ``daily_fill_rate`` and
@@ -179,6 +217,74 @@ def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> di
     }
     order_of_nodes = processing_order(scenario)
     points_of = {n.name: [key for key in points if key[0] == n.name] for n in nodes}
+    events = list(scenario.events) + list(strat.events)
+    random_on = (
+        scenario.random_disruptions
+        if strat.random_disruptions is None
+        else (strat.random_disruptions)
+    )
+
+    # tracing a shortage to its disruption: upstream nodes, lanes and lane shocks of each
+    # dc over the active lanes, and its pipeline time (lane weight: max(L, 1) + every lane
+    # shock's extra days + the most scripted extra days of any one day)
+    feeders = {n.name: set() for n in nodes}
+    for key, srcs in sources.items():
+        for src, _, _ in srcs:
+            feeders[key[0]].add(src)
+
+    def scripted_extra(lane_key: str, t: int) -> int:
+        return sum(
+            e.extra_lead_time_days
+            for e in events
+            if e.kind == "lane_disruption" and lane_key in e.lanes and _active(e, t)
+        )
+
+    weight = {}
+    for lane in scenario.lanes:
+        w = max(lane.lead_time_days, 1)
+        w += sum(s.extra_lead_time_days for s in scenario.lane_shocks if lane.key in s.lanes)
+        w += max((scripted_extra(lane.key, t) for t in range(T)), default=0)
+        weight[lane.key] = w
+    into = {n.name: [] for n in nodes}
+    for key, srcs in sources.items():
+        for src, _, lane in srcs:
+            into[key[0]].append((src, weight[lane.key]))
+    memo: dict = {}
+    trace = {}
+    for node in nodes:
+        if node.kind != "dc":
+            continue
+        up_nodes = _upstream(node.name, feeders)
+        up_lanes = {
+            lane.key for key, srcs in sources.items() if key[0] in up_nodes for _, _, lane in srcs
+        }
+        trace[node.name] = (
+            up_nodes,
+            [k for k, s in enumerate(scenario.lane_shocks) if up_lanes & set(s.lanes)],
+            [k for k, s in enumerate(scenario.demand_surges) if node.name in s.dcs],
+            [
+                e
+                for e in events
+                if (e.kind == "lane_disruption" and up_lanes & set(e.lanes))
+                or (e.kind == "demand_surge" and node.name in e.dcs)
+            ],
+            _pipeline_time(node.name, into, memo),
+        )
+    # spells: name -> [first day of the latest, its last day]
+    node_spell: dict[str, list[int]] = {}
+    lane_spell: dict[int, list[int]] = {}
+    surge_spell: dict[int, list[int]] = {}
+
+    def spell(spells: dict, key, on: bool, t: int) -> None:
+        if not on:
+            return
+        if key in spells and spells[key][1] == t - 1:
+            spells[key][1] = t
+        else:
+            spells[key] = [t, t]
+
+    traced_day = traced_onset = traced_end = first_unmet = None
+    random_states = []
 
     region_shocks = [(r.name, s) for r in scenario.regions for s in r.shocks]
     region_streams = [Stream(seed, path, REGION_SHOCK, k) for k in range(len(region_shocks))]
@@ -232,7 +338,7 @@ def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> di
                 shock.start_probability,
                 shock.end_probability,
             )
-            if region_active[k]:
+            if region_active[k] and random_on:
                 factor[region] = min(factor[region], shock.capacity_fraction)
         avail, cap_left = {}, {}
         for i, node in enumerate(nodes):
@@ -252,7 +358,14 @@ def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> di
                         up[name] = True
                 elif t > down_until[name]:
                     up[name] = True
-            avail[name] = factor[node.region] if up[name] else 0.0
+            avail[name] = factor[node.region] if up[name] or not random_on else 0.0
+            if force_down is not None and t in force_down.get(name, ()):
+                avail[name] = 0.0
+            for e in events:  # scripted outages: the harshest fraction applies
+                hit = e.node == name if e.kind == "node_outage" else e.region == node.region
+                if e.kind in ("node_outage", "regional_shock") and hit and _active(e, t):
+                    avail[name] = min(avail[name], e.capacity_fraction)
+            spell(node_spell, name, avail[name] < 1.0, t)
             if avail[name] < 1.0:
                 node_impaired[name] += 1.0
                 if first_disruption is None:
@@ -271,6 +384,14 @@ def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> di
             surge_active[k] = _chain(
                 surge_active[k], surge_streams[k](t), surge.start_probability, surge.end_probability
             )
+        random_states.append((dict(up), list(region_active), list(lane_active), list(surge_active)))
+        # without random disruptions the chains ran on their streams; their effect is masked
+        lane_on = [x and random_on for x in lane_active]
+        surge_on = [x and random_on for x in surge_active]
+        for k in range(len(lane_on)):
+            spell(lane_spell, k, lane_on[k], t)
+        for k in range(len(surge_on)):
+            spell(surge_spell, k, surge_on[k], t)
 
         # ---- 2. receive what is due today
         for key in points:
@@ -283,14 +404,18 @@ def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> di
         # ---- 3. serve demand at each dc, in node order
         day_demand = day_filled = 0.0
         stockout = False
+        short_dcs = []
         for node in nodes:
             if node.kind != "dc":
                 continue
             name, key = node.name, (node.name, node.item)
             mult = 1.0
             for k, surge in enumerate(scenario.demand_surges):
-                if surge_active[k] and name in surge.dcs:
+                if surge_on[k] and name in surge.dcs:
                     mult *= surge.multiplier
+            for e in events:  # scripted surges after the random ones, in event order
+                if e.kind == "demand_surge" and name in e.dcs and _active(e, t):
+                    mult *= e.multiplier
             if node.demand is None:
                 d = 0.0
             elif node.demand.distribution == "poisson":
@@ -325,6 +450,7 @@ def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> di
             # NB: a shortfall under UNIT_EPS (1e-9 units) is round-off, not a stockout
             if unmet > 1e-9:
                 stockout = True
+                short_dcs.append(name)
                 node_stockout[name] += 1.0
             day_demand += d
             day_filled += filled
@@ -351,11 +477,37 @@ def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> di
                 first_shortage = t
         elif first_shortage is not None and recovered is None:
             recovered = t
+        if stockout and t >= scenario.watch_day and first_unmet is None:
+            first_unmet = t
+        if traced_day is not None and traced_end is None and not stockout:
+            traced_end = t
+        if stockout and traced_day is None:
+            # the latest start among the disruptions upstream of a short dc that are
+            # active today or ended at most its pipeline time ago
+            onsets = []
+            for name in short_dcs:
+                up_nodes, shocks, surges, bearing, window = trace[name]
+                since = t - window
+                for spells, keys in (
+                    (node_spell, up_nodes),
+                    (lane_spell, shocks),
+                    (surge_spell, surges),
+                ):
+                    onsets += [spells[k][0] for k in keys if k in spells and spells[k][1] >= since]
+                for e in bearing:
+                    if e.start_day <= t and min(e.end_day, T) - 1 >= since:
+                        onsets.append(e.start_day)
+            if onsets:
+                traced_day, traced_onset = t, max(onsets)
         daily_fill.append(day_filled / day_demand if day_demand > 0 else 1.0)
         daily_on_hand.append(total_on_hand)
 
         # ---- 4. order and ship, each node before the nodes that supply it
         lane_left = {key: lane.capacity_per_day for key, lane in lanes.items()}
+        for e in events:  # a closed lane dispatches nothing today: no capacity
+            if e.kind == "lane_disruption" and e.closed and _active(e, t):
+                for key in e.lanes:
+                    lane_left[key] = 0.0
         for i in order_of_nodes:
             for key in points_of[nodes[i].name]:
                 order = S[key] - (on_hand[key] + in_transit[key] - backlog[key])
@@ -420,9 +572,9 @@ def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> di
                         m["consumed"] += x
                     m["purchase"] += x * lane.unit_cost
                     m["shipped"] += x
-                    lead = lane.lead_time_days
+                    lead = lane.lead_time_days + scripted_extra(lane.key, t)
                     for k, shock in enumerate(scenario.lane_shocks):
-                        if lane_active[k] and lane.key in shock.lanes:
+                        if lane_on[k] and lane.key in shock.lanes:
                             lead += shock.extra_lead_time_days
                     if lead == 0:  # on hand at once: every node drawing on it went before
                         on_hand[key] += x
@@ -467,6 +619,12 @@ def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> di
         "units_shipped": m["shipped"],
         "units_received": m["received"],
         "units_consumed": m["consumed"],
+        "time_to_survive_days": nan if traced_day is None else float(traced_day - traced_onset),
+        "shortage_duration_days": nan
+        if traced_day is None
+        else float((T if traced_end is None else traced_end) - traced_day),
+        "shortage_start_day": nan if traced_day is None else float(traced_day),
+        "first_unmet_day": nan if first_unmet is None else float(first_unmet),
         "node_mean_on_hand": [node_on_hand[n.name] / T for n in nodes],
         "node_impaired_days": [node_impaired[n.name] for n in nodes],
         "node_demand_units": [node_demand[n.name] for n in nodes],
@@ -475,5 +633,8 @@ def simulate_path(scenario: Scenario, strategy: str, seed: int, path: int) -> di
         "node_stockout_days": [node_stockout[n.name] for n in nodes],
         "daily_fill_rate": daily_fill,
         "daily_on_hand": daily_on_hand,
+        # the random chains' states of each day (own UP, region shocks, lane shocks,
+        # surges), before any masking: what common random numbers keep fixed
+        "random_states": random_states,
     }
     return result

@@ -8,7 +8,9 @@ geometric/lognormal/Pareto outages, full and partial regional shocks, lane shock
 demand surges, lost sales or backorders, horizons 5-40 and 1-3 strategies with different
 buffers and sourcing. Node declaration order is shuffled. ``scenarios()`` loads it
 through ``resilience.schema.load_scenario``, so every drawn scenario is one the schema
-accepts.
+accepts. With ``events=True`` it also draws scripted events (node outages, regional
+shocks, lane disruptions by key or index, closures, demand surges; top level and per
+strategy) and sometimes switches the random disruptions off.
 """
 
 from __future__ import annotations
@@ -66,6 +68,46 @@ def _outage(draw) -> dict[str, Any]:
     return outage
 
 
+def _events(
+    draw, horizon: int, nodes: list[str], regions: list[str], lanes: list[str], dcs: list[str]
+) -> list[dict[str, Any]]:
+    """0-3 scripted events of random kinds, days anywhere in (or running past) the horizon."""
+    events = []
+    for _ in range(draw(st.integers(0, 3))):
+        event: dict[str, Any] = {
+            "start_day": draw(st.integers(0, horizon - 1)),
+            "duration_days": draw(st.integers(1, horizon)),
+        }
+        kind = draw(
+            st.sampled_from(
+                ["node_outage", "regional_shock", "lane_disruption"]
+                + (["demand_surge"] if dcs else [])
+            )
+        )
+        event["type"] = kind
+        if kind == "node_outage":
+            event["node"] = draw(st.sampled_from(nodes))
+        elif kind == "regional_shock":
+            event["region"] = draw(st.sampled_from(regions))
+        if kind in ("node_outage", "regional_shock") and draw(st.booleans()):
+            event["capacity_fraction"] = draw(st.sampled_from([0.0, 0.25, 0.5, 0.9]))
+        if kind == "lane_disruption":
+            chosen = draw(
+                st.lists(st.integers(0, len(lanes) - 1), min_size=1, max_size=2, unique=True)
+            )
+            # lanes by key or by index into the lanes list
+            event["lanes"] = [a if draw(st.booleans()) else lanes[a] for a in chosen]
+            if draw(st.booleans()):
+                event["closed"] = True
+            else:
+                event["extra_lead_time_days"] = draw(st.integers(0, 5))
+        if kind == "demand_surge":
+            event["dcs"] = draw(st.lists(st.sampled_from(dcs), min_size=1, unique=True))
+            event["multiplier"] = draw(st.sampled_from([0.0, 0.5, 1.5, 2.0]))
+        events.append(event)
+    return events
+
+
 def _shock_rates(draw) -> dict[str, float]:
     return {
         "start_probability": _probability(draw, 0.0, 0.25),
@@ -81,10 +123,12 @@ def scenario_docs(
     max_suppliers: int = 3,
     max_plants: int = 2,
     max_dcs: int = 3,
+    events: bool = False,
 ) -> dict[str, Any]:
     """A random valid scenario document (see the module docstring).
 
-    ``disruptions=False`` leaves out outages, regional and lane shocks and demand surges.
+    ``disruptions=False`` leaves out outages, regional and lane shocks and demand surges;
+    ``events=True`` adds scripted events and the random-disruptions switch.
     """
     n_sup = draw(st.integers(1, max_suppliers))
     n_plant = draw(st.integers(0, max_plants))
@@ -275,6 +319,18 @@ def scenario_docs(
             body["sourcing"] = sourcing_entries(require_multi=False)
         strategies[f"s{k}"] = body
     doc["strategies"] = strategies
+    if events:
+        lane_keys = [f"{e['from']}->{e['to']}" for e in lanes]
+        demand_dcs = [d for d, h in zip(dcs, has_demand, strict=True) if h]
+        args = (doc["horizon_days"], list(nodes), regions, lane_keys, demand_dcs)
+        doc["events"] = _events(draw, *args)
+        if draw(st.integers(0, 3)) == 0:
+            doc["random_disruptions"] = False
+        for body in strategies.values():
+            if draw(st.booleans()):
+                body["events"] = _events(draw, *args)
+            if draw(st.integers(0, 3)) == 0:
+                body["random_disruptions"] = draw(st.booleans())
     return doc
 
 

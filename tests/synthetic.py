@@ -271,12 +271,12 @@ def make_results(
         _meta("units", "mean daily on-hand", "total on-hand after serving, mean over paths"),
     )
     data_vars["daily_fill_rate_band"] = (
-        ("strategy", "day", "quantile"),
+        ("strategy", "day", "band_quantile"),
         fill_band,
         _meta("1", "daily fill-rate band", "P5/P50/P95 read from the histogram"),
     )
     data_vars["daily_on_hand_band"] = (
-        ("strategy", "day", "quantile"),
+        ("strategy", "day", "band_quantile"),
         on_hand_band,
         _meta("units", "daily on-hand band", "P5/P50/P95 read from the histogram"),
     )
@@ -294,7 +294,7 @@ def make_results(
         "node_kind": ("node", np.array(node_kind)),
         "node_region": ("node", np.array(node_region)),
         "day": ("day", np.arange(T, dtype=np.int64)),
-        "quantile": ("quantile", np.array(qs)),
+        "band_quantile": ("band_quantile", np.array(qs)),
         "fill_bin": ("fill_bin", fill_edges),
         "on_hand_bin": ("on_hand_bin", np.arange(on_hand_bins, dtype=np.int64)),
     }

@@ -81,6 +81,16 @@ def test_kernel_equals_reference_on_random_networks(scenario, seed, path_start):
         assert_matches_reference(scenario, strategy, seed, path_start, n=3)
 
 
+@given(scenario=scenarios(events=True), seed=seeds, path_start=st.integers(0, 10**6))
+def test_kernel_equals_reference_with_scripted_events(scenario, seed, path_start):
+    """Random networks with scripted events (node outages, regional shocks, lane
+    disruptions and closures, demand surges; the scenario's and each strategy's own) and
+    the random disruptions sometimes switched off: every output, time-to-survive and
+    shortage duration included, matches the reference bit for bit."""
+    for strategy in scenario.strategy_names:
+        assert_matches_reference(scenario, strategy, seed, path_start, n=3)
+
+
 @pytest.mark.parametrize("strategy", ["jit", "jic", "regionalized"])
 def test_kernel_equals_reference_on_the_example(strategy, two_tier_path):
     """A year of the documented two-tier example: long outages, a lognormal duration, a
@@ -147,3 +157,23 @@ def test_kernel_constants_match_compile(name):
     notices changes to the kernel's own file, so a constant read from compile.py could go
     stale in a cached kernel. This pins each copy to its original."""
     assert getattr(kernel, name) == getattr(compiled_layout, name)
+
+
+def test_kernel_guards_histogram_bins():
+    """A day whose network fill rate is NaN (inf / inf: infinite stock serving infinite
+    demand) is counted in fill bin 0 and, its total on hand being NaN too, on-hand bin 0,
+    instead of int(NaN) becoming an index outside the histograms (kernels/simulate.py,
+    _record_day). Finite values keep their bins (every other test here)."""
+    scenario = load_scenario(_split_three_ways(7.0))
+    net = network(scenario, "base")
+    net = net._replace(
+        dc_mean=np.full_like(net.dc_mean, np.inf),
+        pos_order_up_to=np.full_like(net.pos_order_up_to, np.inf),
+    )
+    out = run_kernel(net, seed=0, path_start=0, n_paths=LANES + 5)
+    T = net.horizon
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(out.path_out[:, kernel.FILLED] / out.path_out[:, kernel.DEMAND]).all()
+    np.testing.assert_array_equal(out.fill_hist[:, 0], np.full(T, LANES + 5))
+    np.testing.assert_array_equal(out.on_hand_hist[:, 0], np.full(T, LANES + 5))
+    assert out.fill_hist.sum() == out.on_hand_hist.sum() == T * (LANES + 5)

@@ -1011,3 +1011,119 @@ def test_baseline_and_currency_keys(tmp_path):
         "baseline: must name a strategy of the scenario (jit, jic, regionalized), got 'nope'"
         in str(err.value)
     )
+
+
+# --------------------------------------------------------------------------- derived bounds
+# What compiling a file would compute is bounded too (scenario/bounds.py), so that a file
+# that validates also runs: each error is placed at the value it comes from.
+
+_LARGER_UNIT = "count in larger units (kg instead of g, pallets instead of units)"
+_ON_HAND_LIMIT = (
+    "the limit is 3.5e+13, as daily on-hand means are exact int64 sums of on hand x 2**8 "
+    f"over paths (more would leave fewer than 1,000 paths a run); {_LARGER_UNIT}"
+)
+_SECOND_STRIKE = {
+    "lanes": ["fab->plant"],
+    "start_probability": 0.01,
+    "end_probability": 0.5,
+    "extra_lead_time_days": 36500,
+}
+
+DERIVED = [
+    (
+        put("strategies.jit.buffer_days", 1e308),
+        "strategies.jit.buffer_days",
+        "gives plant/chip an order-up-to level of inf units under strategy jit (mean "
+        "outflow 20 a day x 1e+308 days of cover); the limit is 3.5e+13 units on hand, use "
+        "fewer days of cover or larger units",
+    ),
+    (
+        put("nodes.dc.demand.mean_per_day", 2e6),
+        "nodes.dc.demand.mean_per_day",
+        "demand mean 2e+06 of dc needs a Poisson table of 2.02e+06 entries; the limit is "
+        "1e+06 (a mean up to about 988,051 a day, surges included); use distribution: "
+        "deterministic or a smaller unit",
+    ),
+    (
+        put("demand_surges.boom.multiplier", 1e6),
+        "demand_surges.boom.multiplier",
+        "demand mean 10 of dc x surge boom 1e+06 needs a Poisson table of 1e+07 "
+        "entries; the limit is 1e+06 (a mean up to about 988,051 a day, surges included); "
+        "use distribution: deterministic or a smaller unit",
+    ),
+    (
+        put("nodes.plant.bom.chip", 1e300),
+        "nodes.plant.bom.chip",
+        "makes the mean outflow of plant/chip 1e+301 units a day under strategy jit "
+        f"(1e+300 per unit made); the limit is 1e+12, {_LARGER_UNIT}",
+    ),
+    (
+        put("stock", [{"at": "dc", "order_up_to": 2e13}, {"at": "plant", "order_up_to": 2e13}]),
+        "stock[1].order_up_to",
+        "lets on hand reach 4e+13 units under strategy regional: order-up-to levels 4e+13 "
+        f"(the largest 2e+13); {_ON_HAND_LIMIT}",
+    ),
+    (
+        both(
+            put("horizon_days", 60),
+            put("demand_mode", "backorder"),
+            put("nodes.dc.capacity_per_day", 100),
+            put("nodes.dc.demand", {"distribution": "deterministic", "mean_per_day": 4e11}),
+        ),
+        "demand_mode",
+        "lets on hand reach 5.28e+13 units under strategy jit: order-up-to levels 1.68e+13 "
+        "(the largest 1.6e+13), plus 3.6e+13 of backlog that impaired dcs may be restocked "
+        "for (backorder mode: horizon x their largest daily demand); " + _ON_HAND_LIMIT,
+    ),
+    (
+        both(
+            put("lanes[0].lead_time_days", 100),
+            put("lane_shocks.strike.extra_lead_time_days", 36500),
+            put("lane_shocks.port", _SECOND_STRIKE),
+        ),
+        "lanes[0]",
+        "lead time 100 days plus 73000 extra days of the lane shocks on it is 73100 days; "
+        "the limit is 73000",
+    ),
+    (
+        put("nodes.dc.holding_cost_per_unit_day", 2e15),
+        "nodes.dc.holding_cost_per_unit_day",
+        "must be at most 1e+15 (larger costs can make total_cost overflow), got 2e+15",
+    ),
+    (
+        put("lanes[1].unit_cost", 10**400),
+        "lanes[1].unit_cost",
+        "must be a number >= 0, got an integer of about 401 digits",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "mutate, place, message", DERIVED, ids=[f"{p}-{i}" for i, (_, p, _) in enumerate(DERIVED)]
+)
+def test_derived_quantities_out_of_bounds_are_placed_errors(mutate, place, message):
+    doc = base()
+    mutate(doc)
+    assert errors_of(doc) == [f"{place}: {message}"]
+
+
+def test_one_out_of_bounds_value_gives_one_error():
+    """A level out of bounds under every strategy, and at every stock point upstream of
+    an outflow out of bounds, is reported once, where the value is."""
+    doc = base()
+    put("buffer_days", 1e308)(doc)
+    put("strategies.jit", {})(doc)
+    errors = errors_of(doc)
+    assert errors == [
+        "buffer_days: gives plant/chip an order-up-to level of inf units under strategy jit "
+        "(mean outflow 20 a day x 1e+308 days of cover); the limit is 3.5e+13 units on "
+        "hand, use fewer days of cover or larger units"
+    ]
+
+
+def test_values_just_inside_the_bounds_are_valid():
+    doc = base()
+    put("nodes.dc.demand", {"distribution": "deterministic", "mean_per_day": 1e12 / 1.5})(doc)
+    put("nodes.plant.bom.chip", 1.5)(doc)
+    put("nodes.dc.holding_cost_per_unit_day", 1e15)(doc)
+    load_scenario(doc)

@@ -497,3 +497,116 @@ def test_a_sweep_may_not_change_a_nodes_region():
     spec = load_sweep(grid=["nodes.chip_fab.region=east_asia,europe"])
     with pytest.raises(SweepError, match="changes the region of node 'chip_fab' "):
         plan_sweep(TWO_TIER, spec, 32, 1)
+
+
+# ----------------------------------------------------------------------------- the OUT lock, parts
+
+
+def test_a_running_sweep_holds_the_out_lock_so_another_writer_is_refused_at_once(
+    tmp_path, spec, monkeypatch
+):
+    from resilience.sweeps import run as sweep_run
+
+    out = tmp_path / "locked.zarr"
+    probe = (
+        "import sys; from resilience.results.store import check_output\n"
+        "try:\n    check_output(sys.argv[1])\n"
+        "except Exception as exc:\n    print(exc)\n"
+    )
+    seen = []
+    real = sweep_run._simulate
+
+    def simulate(*args, **kwargs):
+        # another process, while this sweep simulates (before anything is written to out)
+        proc = subprocess.run(
+            [sys.executable, "-c", probe, str(out)], capture_output=True, text=True, timeout=120
+        )
+        seen.append(proc.stdout + proc.stderr)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep_run, "_simulate", simulate)
+    run_sweep(plan_sweep(TWO_TIER, spec, 100, SEED, block_size=BLOCK), out, progress=False)
+    assert seen == [
+        f"another resilience process is writing {out} (pid {os.getpid()}); "
+        "wait for it or choose another --out\n"
+    ]
+    assert out.exists() and not (tmp_path / ".locked.zarr.lock").exists()
+
+
+def _sweep_leaving_its_parts(monkeypatch, plan, out) -> Path:
+    """Run the sweep ``plan`` to ``out`` as one killed just after moving ``out`` into place
+    (before removing its parts); return the parts folder."""
+    from resilience.sweeps.parts import PartStore
+
+    with monkeypatch.context() as patch:
+        patch.setattr(PartStore, "remove", lambda self: None)
+        run_sweep(plan, out, progress=False)
+    parts = out.parent / f".{out.name}.parts"
+    assert out.exists() and parts.is_dir() and list(parts.glob("job-*"))
+    return parts
+
+
+def test_parts_left_beside_a_finished_sweep_are_removed_by_its_rerun(tmp_path, monkeypatch, caplog):
+    spec = load_sweep(grid=["strategies.jic.stock[0].buffer_days=0,30"])
+    plan = plan_sweep(TWO_TIER, spec, 60, 3, block_size=BLOCK)
+    out = tmp_path / "s.zarr"
+    parts = _sweep_leaving_its_parts(monkeypatch, plan, out)
+    caplog.set_level("INFO", logger="resilience")
+    with pytest.raises(resilience.ResultsError, match="already exists"):
+        run_sweep(plan, out, progress=False)
+    assert not parts.exists(), "the finished sweep's parts must go"
+    assert "finished parts of the sweep that wrote" in caplog.text
+    assert open_results(out).attrs["sweep_points"] == 2
+
+
+def test_parts_beside_a_finished_sweep_stay_when_not_provably_its_leftovers(tmp_path, monkeypatch):
+    import fcntl
+
+    spec = load_sweep(grid=["strategies.jic.stock[0].buffer_days=0,30"])
+    plan = plan_sweep(TWO_TIER, spec, 60, 3, block_size=BLOCK)
+    out = tmp_path / "s.zarr"
+    parts = _sweep_leaving_its_parts(monkeypatch, plan, out)
+    # another sweep's rerun (another seed) leaves them alone
+    other = plan_sweep(TWO_TIER, spec, 60, 4, block_size=BLOCK)
+    with pytest.raises(resilience.ResultsError, match="already exists"):
+        run_sweep(other, out, progress=False)
+    assert parts.is_dir()
+    # so does a rerun while something holds the parts' lock
+    with open(parts / "lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(resilience.ResultsError, match="already exists"):
+            run_sweep(plan, out, progress=False)
+        assert parts.is_dir()
+    # and so does one when out is not a whole result (a chunk missing)
+    next((out / "lost_units").glob("0.*")).unlink()
+    with pytest.raises(resilience.ResultsError, match="already exists"):
+        run_sweep(plan, out, progress=False)
+    assert parts.is_dir()
+
+
+@pytest.mark.parametrize("damage", ["path_out.npy", "node_out.npy", "daily.npz"])
+def test_a_truncated_part_is_named_discarded_and_simulated_again(
+    tmp_path, swept, spec, monkeypatch, caplog, damage
+):
+    from resilience.sweeps import run as sweep_run
+
+    plan = plan_sweep(TWO_TIER, spec, PATHS, SEED, block_size=BLOCK)
+    out = tmp_path / "resumed.zarr"
+
+    def no_write(*args, **kwargs):
+        raise OSError("interrupted")
+
+    with monkeypatch.context() as patch:  # every job done, then the write fails
+        patch.setattr(sweep_run, "write_dataset", no_write)
+        with pytest.raises(OSError, match="interrupted"):
+            run_sweep(plan, out, progress=False)
+    parts = tmp_path / ".resumed.zarr.parts"
+    victim = sorted(parts.glob("job-*"))[1]
+    data = (victim / damage).read_bytes()
+    (victim / damage).write_bytes(data[: len(data) // 2])
+    caplog.set_level("INFO", logger="resilience")
+    run_sweep(plan, out, progress=False)
+    assert f"discarding the finished part {victim.name} ({damage} cannot be read" in caplog.text
+    assert re.search(r"resuming: [1-5] of 6 points already done", caplog.text), caplog.text
+    assert not parts.exists()
+    assert_same_data(open_results(swept), open_results(out))

@@ -38,7 +38,7 @@ def test_bands_match_quantiles_of_full_trajectories_within_one_bin(small_run, st
     fill, on_hand = full_trajectories(run, strategy_index)
     sel = ds.isel(strategy=strategy_index)
     assert np.any(fill < 1.0), "the run must contain shortages for the check to mean anything"
-    for k, q in enumerate(ds["quantile"].values):
+    for k, q in enumerate(ds["band_quantile"].values):
         exact_fill = np.quantile(fill, q, axis=0, method="inverted_cdf")
         exact_on_hand = np.quantile(on_hand, q, axis=0, method="inverted_cdf")
         fill_bin = 1.0 / 100

@@ -149,7 +149,13 @@ def run_to_file(
     else:
         start, stop = shard.range(paths)
         run = prepare(
-            scenario, stop - start, seed, strategies, execution.block_size, path_start=start
+            scenario,
+            stop - start,
+            seed,
+            strategies,
+            execution.block_size,
+            path_start=start,
+            total_paths=paths,  # integer sums of every shard are added at the merge
         )
         extra = path_shard_attributes(
             shard,

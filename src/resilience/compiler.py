@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from resilience.errors import ScenarioError
+
 # The kernel owns these constants (numba's cache sees only the kernel file); they are
 # re-exported here for the layers above.
 # - FILL_BINS: bins of the per-day network fill-rate histogram: [k/100, (k+1)/100) for
@@ -35,13 +37,18 @@ from resilience.kernels.simulate import (
     ON_HAND_FIXED_POINT,
     UNIT_EPS,
 )
-from resilience.scenario.model import Node, Scenario, Sourcing, Strategy
+from resilience.scenario.model import Event, Node, Scenario, Sourcing, Strategy
 from resilience.scenario.queries import (
+    expected_outflow,
+    order_up_to_level,
+    poisson_table_top,
     processing_order,
     resolve_sourcing,
     stock_points,
-    stock_policy,
+    stock_policies,
+    surge_multipliers,
 )
+from resilience.scenario.values import MAX_POISSON_TABLE
 
 __all__ = [
     "FILL_BINS",
@@ -55,6 +62,7 @@ __all__ = [
     "compile_strategy",
     "expected_outflow",
     "guide_table",
+    "on_hand_bound",
     "poisson_cdf",
     "processing_order",
     "resolve_sourcing",
@@ -137,6 +145,22 @@ class Network(NamedTuple):
     n_regions: int
     qualification_cost_per_day: float
     on_hand_max: float  # sum of order-up-to levels: the top edge of the on-hand histogram
+    # scripted events (docs/model.md, "Scripted events"): per-day arrays, each of shape
+    # (0, ...) when the strategy has no event of its kind, so the kernel skips the work
+    has_events: bool
+    event_node_cap: np.ndarray  # [T, N] capacity fraction cap, 1 = none (node, regional)
+    event_lane_extra: np.ndarray  # [T, A] int64 extra lead days of shipments dispatched
+    event_lane_closed: np.ndarray  # [T, A] bool: no shipment dispatched on the lane
+    event_dc_table: np.ndarray  # [T, D] first Poisson table (mask 0) of the day's surges
+    # time-to-survive tracing (docs/model.md, "Time to survive and shortage duration")
+    dc_up_ptr: np.ndarray  # [D+1] nodes upstream of dc j (itself included), active lanes
+    dc_up_node: np.ndarray
+    dc_up_lshock_ptr: np.ndarray  # [D+1] lane shocks covering an active lane upstream of j
+    dc_up_lshock: np.ndarray
+    dc_window: np.ndarray  # [D] pipeline time: the longest replenishment path into dc j
+    event_dc_onset: np.ndarray  # [T, D] latest start of a scripted lane/demand event on j
+    node_can_impair: np.ndarray  # [N] bool: an outage, a regional shock or an event can hit it
+    watch_day: int  # first day first_unmet_day looks at
 
 
 @dataclass(frozen=True)
@@ -169,52 +193,34 @@ def _ptr(counts) -> np.ndarray:
     return _i(np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64))]))
 
 
-def expected_outflow(
-    scenario: Scenario, sourcing: dict[tuple[str, str], Sourcing]
-) -> dict[tuple[str, str], float]:
-    """Mean daily outflow of each stock point: DC demand propagated up by shares and BOMs."""
-    nodes = {n.name: n for n in scenario.nodes}
-    made = {n.name: 0.0 for n in scenario.nodes}  # units a node ships per day
-    outflow = {key: 0.0 for key in stock_points(scenario)}
-    for i in processing_order(scenario):
-        node = scenario.nodes[i]
-        if node.kind == "dc":
-            key = (node.name, node.item)
-            outflow[key] += made[node.name] + (node.demand.mean_per_day if node.demand else 0.0)
-            keys = [key]
-        elif node.kind == "plant":
-            for item, qty in node.bom.items():
-                outflow[(node.name, item)] += made[node.name] * qty
-            keys = [(node.name, item) for item in node.bom]
-        else:
-            keys = []
-        for key in keys:
-            for source, share in sourcing[key].shares.items():
-                if share > 0:
-                    made[nodes[source].name] += outflow[key] * share
-    return outflow
-
-
 def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledStrategy:
     """Flatten ``scenario`` under ``strategy`` into a ``CompiledStrategy``."""
     if isinstance(strategy, str):
         strategy = scenario.strategy(strategy)
-    region_names = [r.name for r in scenario.regions]
-    for n in scenario.nodes:
-        if n.region not in region_names:
-            region_names.append(n.region)
-    region_index = {r: i for i, r in enumerate(region_names)}
+    region_index = {r.name: i for i, r in enumerate(scenario.regions)}
+    for n in scenario.nodes:  # a hand-built scenario may use regions it does not list
+        region_index.setdefault(n.region, len(region_index))
     sourcing = resolve_sourcing(scenario, strategy)
     stock = _stock_point_fields(scenario, strategy, sourcing)
-    network = Network(
-        horizon=int(scenario.horizon_days),
-        backorder=scenario.demand_mode == "backorder",
-        n_regions=len(region_names),
+    fields: dict[str, Any] = {
         **_node_fields(scenario, region_index),
         **stock.fields,
         **_lane_fields(scenario),
         **_dc_fields(scenario),
         **_shock_fields(scenario, region_index),
+    }
+    events = scenario.events_of(strategy)
+    fields.update(_event_fields(scenario, events, fields))
+    fields.update(_trace_fields(scenario, events, fields))
+    if not scenario.random_disruptions_of(strategy):
+        fields.update(_without_random_disruptions(fields))
+    fields["node_can_impair"] = _can_impair(fields)
+    network = Network(
+        horizon=int(scenario.horizon_days),
+        backorder=scenario.demand_mode == "backorder",
+        n_regions=len(region_index),
+        watch_day=int(scenario.watch_day),
+        **fields,
     )
     return CompiledStrategy(
         name=strategy.name,
@@ -264,6 +270,8 @@ def _stock_point_fields(
     lane_index = {lane.key: i for i, lane in enumerate(scenario.lanes)}
     positions = stock_points(scenario)
     outflow = expected_outflow(scenario, sourcing)
+    # S: as given, or mean outflow x (longest active lead time, at least 1, + buffer days)
+    policies = stock_policies(scenario, strategy)
     pos_node, pos_S, pos_hold, pos_qty, pos_mode = [], [], [], [], []
     src_counts, src_lane, src_share = [], [], []
     order_up_to, sourcing_desc = {}, {}
@@ -275,7 +283,8 @@ def _stock_point_fields(
             for source, share in entry.shares.items()
             if share > 0
         ]
-        level = _order_up_to(scenario, strategy, at, item, outflow[(at, item)], active)
+        lead = max((scenario.lanes[a].lead_time_days for a, _ in active), default=0)
+        level = order_up_to_level(policies[(at, item)], outflow[(at, item)], lead)
         pos_node.append(node_index[at])
         pos_S.append(max(level, 0.0))
         pos_hold.append(node.holding_cost_per_unit_day)
@@ -311,25 +320,6 @@ def _stock_point_fields(
         "on_hand_max": float(max(sum(pos_S), 1.0)),
     }
     return _StockPoints(fields, positions, order_up_to, sourcing_desc)
-
-
-def _order_up_to(
-    scenario: Scenario,
-    strategy: Strategy,
-    at: str,
-    item: str,
-    outflow: float,
-    active: list[tuple[int, float]],
-) -> float:
-    """Level S of a stock point: as given, or mean outflow x (longest active lead time,
-    at least 1, + buffer days), rounded up."""
-    policy = stock_policy(scenario, strategy, at, item)
-    if policy.order_up_to is not None:
-        return float(policy.order_up_to)
-    lead = max((scenario.lanes[a].lead_time_days for a, _ in active), default=0)
-    cover = max(lead, 1) + float(policy.buffer_days or 0.0)
-    # ceil with a tolerance so 100 x 1.0 stays 100 despite binary round-off
-    return float(math.ceil(outflow * cover - 1e-9))
 
 
 def _lane_fields(scenario: Scenario) -> dict[str, Any]:
@@ -371,23 +361,16 @@ def _dc_fields(scenario: Scenario) -> dict[str, np.ndarray]:
     nodes = scenario.nodes
     dcs = [i for i, n in enumerate(nodes) if n.kind == "dc"]
     pos_index = {key: i for i, key in enumerate(stock_points(scenario))}
-    surges_of: list[list[int]] = [[] for _ in dcs]
-    dc_slot = {nodes[i].name: j for j, i in enumerate(dcs)}
-    for m, surge in enumerate(scenario.demand_surges):
-        for name in surge.dcs:
-            surges_of[dc_slot[name]].append(m)
+    covering = surge_multipliers(scenario)  # per dc: its surges, a multiplier per bitmask
+    surges_of = [surges for surges, _ in covering]
     table_counts, table_mult, cdf_parts = [], [], []
     for j, i in enumerate(dcs):
         demand = nodes[i].demand
         mean = demand.mean_per_day if demand else 0.0
         poisson = demand is not None and demand.distribution == "poisson"
-        k = len(surges_of[j])
-        table_counts.append(2**k)
-        for mask in range(2**k):
-            mult = 1.0
-            for b in range(k):
-                if mask >> b & 1:
-                    mult *= scenario.demand_surges[surges_of[j][b]].multiplier
+        mults = covering[j][1]
+        table_counts.append(len(mults))
+        for mult in mults:
             table_mult.append(mult)
             cdf_parts.append(poisson_cdf(mean * mult) if poisson else np.ones(1))
     table_cdf = np.concatenate(cdf_parts) if cdf_parts else np.zeros(0)
@@ -445,18 +428,76 @@ def _duration_params(node: Node) -> tuple[float, float]:
 def poisson_cdf(mean: float) -> np.ndarray:
     """CDF of Poisson(``mean``) at k = 0..K, with the last entry forced to 1.
 
-    K = mean + 12 sd + 20, so the truncated tail mass is far below 1e-20; the pmf is
-    computed in log space so large means do not underflow exp(-mean).
+    K = mean + 12 sd + 20 (:func:`~resilience.scenario.queries.poisson_table_top`), so the
+    truncated tail mass is far below 1e-20; the pmf is computed in log space so large
+    means do not underflow exp(-mean).
+
+    Raises
+    ------
+    ScenarioError
+        If the table would have more than ``MAX_POISSON_TABLE`` entries: validation
+        refuses such a scenario, this guards what it does not see (a hand-built scenario)
+        from a multi-GiB allocation.
     """
     if mean <= 0:
         return np.ones(1)
-    top = int(math.ceil(mean + 12.0 * math.sqrt(mean) + 20.0))
+    top_k = poisson_table_top(mean)
+    if not top_k + 1 <= MAX_POISSON_TABLE:
+        raise ScenarioError(
+            f"a Poisson demand mean of {mean:g} (surges included) needs a table of "
+            f"{top_k + 1:.3g} entries, the limit is {MAX_POISSON_TABLE:g} (a mean up to "
+            "about 988,000 a day): use distribution: deterministic or a smaller unit"
+        )
+    top = int(top_k)
     k = np.arange(top + 1, dtype=np.float64)
     log_pmf = k * math.log(mean) - mean - np.array([math.lgamma(x + 1.0) for x in k])
     cdf = np.cumsum(np.exp(log_pmf))
     cdf = np.minimum(cdf, 1.0)
     cdf[-1] = 1.0
     return cdf
+
+
+def on_hand_bound(network: Network) -> float:
+    """The most units ``network`` can hold on hand, summed over its stock points, on any
+    day of any path: what the kernel's fixed-point on-hand sums must hold.
+
+    A stock point's inventory position (on hand + in transit - backlog) starts at its
+    order-up-to level S and orders only bring it back up to S, so on hand never exceeds
+    S plus its backlog. Only a dc serving customers keeps a backlog (backorder mode), and
+    one that is never impaired (unlimited capacity, no outage, no regional shock) serves
+    from stock until it runs out: with a backlog it holds nothing. So the bound is
+    ``on_hand_max`` (the sum of the levels S), plus, in backorder mode, horizon x the
+    largest daily demand of every dc that can be impaired (its most backlog).
+    """
+    bound = float(network.on_hand_max)
+    if not network.backorder:
+        return bound
+    shocked = set(network.rshock_region.tolist())
+    lengths = np.diff(network.table_cdf_ptr)
+    # scripted events (when the network has them): capacity caps per day and node, and
+    # the first of the extra tables a scripted surge draws a dc's demand from
+    event_cap = getattr(network, "event_node_cap", np.ones((0, 0)))
+    event_table = getattr(network, "event_dc_table", np.zeros((0, 0), np.int64))
+    for j, n in enumerate(network.dc_node.tolist()):
+        impaired = (
+            not math.isinf(network.node_capacity[n])
+            or network.node_fail_p[n] > 0.0
+            or int(network.node_region[n]) in shocked
+            or bool(event_cap.shape[0] and (event_cap[:, n] < 1.0).any())
+        )
+        if not impaired:
+            continue
+        first, stop = int(network.dc_table_ptr[j]), int(network.dc_table_ptr[j + 1])
+        tables = set(range(first, stop))
+        if event_table.shape[0]:
+            for start in np.unique(event_table[:, j]).tolist():
+                tables.update(range(start, start + stop - first))
+        if network.dc_poisson[j]:
+            most = float(max(lengths[t] - 1 for t in tables))
+        else:
+            most = float(network.dc_mean[j] * max(network.table_mult[t] for t in tables))
+        bound += network.horizon * most
+    return bound
 
 
 def guide_table(cdf: np.ndarray) -> np.ndarray:
@@ -469,3 +510,191 @@ def guide_table(cdf: np.ndarray) -> np.ndarray:
 
 def strategies_json(compiled: list[CompiledStrategy]) -> str:
     return json.dumps({c.name: c.describe() for c in compiled}, sort_keys=True)
+
+
+# ----------------------------------------------------------------------------- scripted events
+
+
+def _event_fields(scenario: Scenario, events: tuple[Event, ...], fields: dict) -> dict[str, Any]:
+    """Per-day arrays of the scripted ``events`` (docs/model.md, "Scripted events"), and
+    the fields they extend: a longer pipeline for extra lead days, and the Poisson tables
+    of every (random surges, scripted surges) combination a dc meets. Without events of a
+    kind its arrays have shape (0, ...) and nothing else changes."""
+    T = int(scenario.horizon_days)
+    nodes = scenario.nodes
+    N, A, D = len(nodes), len(scenario.lanes), len(fields["dc_node"])
+    kinds = {e.kind for e in events}
+    out: dict[str, Any] = {"has_events": bool(events)}
+    cap = np.ones((T if kinds & {"node_outage", "regional_shock"} else 0, N))
+    extra = np.zeros((T if "lane_disruption" in kinds else 0, A), np.int64)
+    closed = np.zeros((T if "lane_disruption" in kinds else 0, A), np.bool_)
+    lane_index = {lane.key: a for a, lane in enumerate(scenario.lanes)}
+    for e in events:
+        days = slice(e.start_day, min(e.end_day, T))
+        if e.kind in ("node_outage", "regional_shock"):
+            hit = [i for i, n in enumerate(nodes) if n.name == e.node or n.region == e.region]
+            for i in hit:  # the harshest fraction applies, as among regional shocks
+                cap[days, i] = np.minimum(cap[days, i], e.capacity_fraction)
+        elif e.kind == "lane_disruption":
+            for key in e.lanes:
+                extra[days, lane_index[key]] += e.extra_lead_time_days
+                closed[days, lane_index[key]] |= e.closed
+    out["event_node_cap"] = np.ascontiguousarray(cap)
+    out["event_lane_extra"] = np.ascontiguousarray(extra)
+    out["event_lane_closed"] = np.ascontiguousarray(closed)
+    if extra.shape[0]:
+        longest = int(fields["pipeline_len"]) - 1
+        random_extra = np.zeros(A, np.int64)
+        ptr, idx = fields["lane_shock_ptr"], fields["lane_shock_idx"]
+        for a in range(A):
+            random_extra[a] = sum(int(fields["lshock_extra"][k]) for k in idx[ptr[a] : ptr[a + 1]])
+        most = fields["lane_lead_time"] + random_extra + extra.max(axis=0)
+        out["pipeline_len"] = int(max(longest, int(most.max(initial=0)))) + 1
+    out.update(_event_tables(scenario, events, fields, T, D))
+    return out
+
+
+def _event_tables(
+    scenario: Scenario, events: tuple[Event, ...], fields: dict, T: int, D: int
+) -> dict[str, Any]:
+    """``event_dc_table`` [T, D]: the first table (mask 0) to draw dc j's demand from on
+    day t. A day without a scripted surge on j uses j's own tables; each distinct
+    combination of scripted surges active together gets 2**k more tables (one per mask
+    of j's k random surges) appended to the table arrays, of multiplier (random surges'
+    product, in bit order) x each scripted multiplier in event order, so that the kernel
+    draws Poisson(mean x multiplier) as the reference computes it."""
+    surges = [(i, e) for i, e in enumerate(events) if e.kind == "demand_surge"]
+    if not surges:
+        return {"event_dc_table": np.zeros((0, D), np.int64)}
+    nodes = scenario.nodes
+    dcs = [i for i, n in enumerate(nodes) if n.kind == "dc"]
+    table_ptr = fields["dc_table_ptr"]
+    table_mult = list(fields["table_mult"])
+    lengths = list(np.diff(fields["table_cdf_ptr"]))
+    cdf_parts = [fields["table_cdf"]]
+    guide_parts = [fields["table_guide"]]
+    n_tables = int(table_ptr[-1])
+    table = np.empty((T, D), np.int64)
+    for j, i in enumerate(dcs):
+        node = nodes[i]
+        demand = node.demand
+        mean = demand.mean_per_day if demand else 0.0
+        poisson = demand is not None and demand.distribution == "poisson"
+        base = [table_mult[t] for t in range(table_ptr[j], table_ptr[j + 1])]
+        first: dict[tuple[int, ...], int] = {(): int(table_ptr[j])}
+        for t in range(T):
+            combo = tuple(
+                k for k, e in surges if e.start_day <= t < e.end_day and node.name in e.dcs
+            )
+            if combo not in first:
+                first[combo] = n_tables
+                for mult in base:
+                    for k in combo:
+                        mult *= events[k].multiplier
+                    cdf = poisson_cdf(mean * mult) if poisson else np.ones(1)
+                    table_mult.append(mult)
+                    lengths.append(len(cdf))
+                    cdf_parts.append(cdf)
+                    guide_parts.append(guide_table(cdf))
+                    n_tables += 1
+            table[t, j] = first[combo]
+    return {
+        "event_dc_table": table,
+        "table_mult": _f(table_mult),
+        "table_cdf_ptr": _ptr(lengths),
+        "table_cdf": _f(np.concatenate(cdf_parts)),
+        "table_guide": _i(np.concatenate(guide_parts)),
+    }
+
+
+def _trace_fields(scenario: Scenario, events: tuple[Event, ...], fields: dict) -> dict[str, Any]:
+    """What the kernel needs to trace a shortage to its disruption (docs/model.md, "Time
+    to survive and shortage duration"): each dc's upstream nodes and lane shocks over the
+    strategy's active lanes, its pipeline time, and the onsets of scripted lane and
+    demand events that bear on it."""
+    T = int(scenario.horizon_days)
+    nodes = scenario.nodes
+    N, A = len(nodes), len(scenario.lanes)
+    pos_node, pos_src_ptr, src_lane = fields["pos_node"], fields["pos_src_ptr"], fields["src_lane"]
+    lane_src = fields["lane_src_node"]
+    lanes_into: list[list[int]] = [[] for _ in range(N)]  # active lanes into node n
+    for p in range(len(pos_node)):
+        lanes_into[int(pos_node[p])].extend(
+            int(a) for a in src_lane[pos_src_ptr[p] : pos_src_ptr[p + 1]]
+        )
+    # a lane's weight: days from a source's shipment to the first day it can serve, with
+    # every lane shock and the most scripted extra days on it
+    weight = np.maximum(fields["lane_lead_time"], 1).astype(np.int64)
+    for a in range(A):
+        lo, hi = fields["lane_shock_ptr"][a], fields["lane_shock_ptr"][a + 1]
+        weight[a] += sum(int(fields["lshock_extra"][k]) for k in fields["lane_shock_idx"][lo:hi])
+    if fields["event_lane_extra"].shape[0]:
+        weight += fields["event_lane_extra"].max(axis=0)
+    window = [0] * N  # the longest path of lane weights into each node
+    for n in reversed(fields["processing_order"].tolist()):  # every source before its buyers
+        window[n] = max(
+            (int(weight[a]) + window[int(lane_src[a])] for a in lanes_into[n]), default=0
+        )
+    covering: list[list[int]] = [[] for _ in range(A)]
+    lane_index = {lane.key: a for a, lane in enumerate(scenario.lanes)}
+    for k, shock in enumerate(scenario.lane_shocks):
+        for key in shock.lanes:
+            covering[lane_index[key]].append(k)
+    dcs = [int(n) for n in fields["dc_node"]]
+    up_nodes, up_shocks, windows, up_lanes = [], [], [], []
+    for j in dcs:
+        seen, stack = {j}, [j]
+        while stack:
+            m = stack.pop()
+            for a in lanes_into[m]:
+                src = int(lane_src[a])
+                if src not in seen:
+                    seen.add(src)
+                    stack.append(src)
+        lanes = sorted({a for m in seen for a in lanes_into[m]})
+        up_nodes.append(sorted(seen))
+        up_lanes.append(lanes)
+        up_shocks.append(sorted({k for a in lanes for k in covering[a]}))
+        windows.append(window[j])
+    lane_keys = {a: lane.key for a, lane in enumerate(scenario.lanes)}
+    bearing = [e for e in events if e.kind in ("lane_disruption", "demand_surge")]
+    onset = np.full((T if bearing else 0, len(dcs)), -1, np.int64)
+    for j, n in enumerate(dcs):
+        keys = {lane_keys[a] for a in up_lanes[j]}
+        for e in bearing:
+            if e.kind == "demand_surge" and nodes[n].name not in e.dcs:
+                continue
+            if e.kind == "lane_disruption" and keys.isdisjoint(e.lanes):
+                continue
+            last = min(e.end_day, T) - 1
+            days = slice(e.start_day, min(last + windows[j] + 1, T))
+            onset[days, j] = np.maximum(onset[days, j], e.start_day)
+    return {
+        "dc_up_ptr": _ptr([len(u) for u in up_nodes]),
+        "dc_up_node": _i([n for u in up_nodes for n in u]),
+        "dc_up_lshock_ptr": _ptr([len(u) for u in up_shocks]),
+        "dc_up_lshock": _i([k for u in up_shocks for k in u]),
+        "dc_window": _i(windows),
+        "event_dc_onset": onset,
+    }
+
+
+def _without_random_disruptions(fields: dict) -> dict[str, np.ndarray]:
+    """``random_disruptions: false``: every random chain compiled as one that never
+    starts. Random numbers are keyed by (seed, path, purpose, entity, day), so no other
+    draw changes: a path's demand is the same draw with the random processes on or off."""
+    return {
+        name: np.zeros_like(fields[name])
+        for name in ("node_fail_p", "rshock_start", "lshock_start", "surge_start")
+    }
+
+
+def _can_impair(fields: dict) -> np.ndarray:
+    """Nodes whose availability can fall below 1: an outage chain that can fail, a region
+    with a shock that can start, or a scripted outage (the kernel tracks only their
+    impairment spells)."""
+    shocked = np.unique(fields["rshock_region"][fields["rshock_start"] > 0.0])
+    can = (fields["node_fail_p"] > 0.0) | np.isin(fields["node_region"], shocked)
+    if fields["event_node_cap"].shape[0]:
+        can |= (fields["event_node_cap"] < 1.0).any(axis=0)
+    return np.ascontiguousarray(can, dtype=np.bool_)

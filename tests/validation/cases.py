@@ -52,6 +52,8 @@ RUNS: dict[str, tuple[int, int]] = {
     "outage-pareto": (20_000, 112),
     "outage-lognormal-long": (200, 113),
     "outage-pareto-long": (200, 114),
+    "first-passage": (20_000, 115),
+    "first-passage-b": (20_000, 116),
 }
 
 ExactFn = Callable[[dict, str], float]
@@ -242,6 +244,36 @@ def outage_fill_long_run(doc: dict, strategy: str) -> float:
     return 1.0 - outage_lost_long_run(doc, strategy)
 
 
+def _outage_start(doc: dict) -> int:
+    (event,) = doc["events"]
+    assert event["type"] == "node_outage" and event.get("capacity_fraction", 0.0) == 0.0
+    assert event["start_day"] + event["duration_days"] >= _horizon(doc)  # cut off for good
+    return int(event["start_day"])
+
+
+def _first_passage_args(doc: dict, strategy: str) -> tuple[float, float, int]:
+    """(mu, S, days from the outage start to the end of the horizon)."""
+    assert doc["nodes"]["dc"]["demand"]["distribution"] == "poisson"
+    assert _lead_time(doc, strategy) == 0 and doc.get("random_disruptions") is False
+    return _demand(doc), _order_up_to(doc, strategy), _horizon(doc) - _outage_start(doc)
+
+
+def first_passage_mean(doc: dict, strategy: str) -> float:
+    """E[TTS] = sum_{j >= 0} F(S; (j + 1) mu) (exact.first_passage_mean)."""
+    return exact.first_passage_mean(*_first_passage_args(doc, strategy))
+
+
+def first_passage_cdf(j: int) -> ExactFn:
+    """P(TTS <= j) = 1 - F(S; (j + 1) mu)."""
+
+    def cdf(doc: dict, strategy: str) -> float:
+        mu, stock, days = _first_passage_args(doc, strategy)
+        return 1.0 - float(exact.first_passage_survival(mu, stock, days)[j])
+
+    cdf.__name__ = f"first_passage_cdf_{j}"
+    return cdf
+
+
 # ----------------------------------------------------------------------------- cases
 
 
@@ -311,6 +343,13 @@ _TABLE: list[tuple[str, str, str, ExactFn, str, tuple[str, ...], ExactFn | None]
     ("long_run",        "outage-lognormal-long",  "lost_fraction", outage_lost_long_run,  "E[(D-k)^+] / (1/a + E[D])",   ("buffer_7",),                 outage_lost),
     ("long_run",        "outage-pareto-long",     "fill_rate",     outage_fill_long_run,  "1/a / (1/a + E[D])",          ("zero_buffer",),              outage_fill),
     ("long_run",        "outage-pareto-long",     "lost_fraction", outage_lost_long_run,  "E[(D-k)^+] / (1/a + E[D])",   ("buffer_5",),                 outage_lost),
+    # time-to-survive with Poisson demand: the first passage of the cumulative demand
+    ("first_passage",   "first-passage",          "mean_time_to_survive", first_passage_mean,   "sum_j F(S; (j+1) mu)", ("buffer_2", "buffer_5"), None),
+    ("first_passage",   "first-passage",          "p_time_to_survive_le_2", first_passage_cdf(2), "1 - F(S; 3 mu)",     ("buffer_2",),             None),
+    ("first_passage",   "first-passage",          "p_time_to_survive_le_5", first_passage_cdf(5), "1 - F(S; 6 mu)",     ("buffer_5",),             None),
+    ("first_passage",   "first-passage-b",        "mean_time_to_survive", first_passage_mean,   "sum_j F(S; (j+1) mu)", ("buffer_1", "buffer_4"), None),
+    ("first_passage",   "first-passage-b",        "p_time_to_survive_le_1", first_passage_cdf(1), "1 - F(S; 2 mu)",     ("buffer_1",),             None),
+    ("first_passage",   "first-passage-b",        "p_time_to_survive_le_4", first_passage_cdf(4), "1 - F(S; 5 mu)",     ("buffer_4",),             None),
 ]
 # fmt: on
 
@@ -533,6 +572,14 @@ def estimate(case: Case) -> Estimate:
         return ratio_estimate(data.lost_units.values, data.demand_units.values)
     if case.metric in ("mean_on_hand", "mean_backlog"):
         return mean_estimate(data[case.metric].values)
+    if case.metric == "mean_time_to_survive":
+        tts = data.time_to_survive_days.values
+        assert not np.isnan(tts).any(), f"{case.name}: a path survived the horizon"
+        return mean_estimate(tts)
+    if case.metric.startswith("p_time_to_survive_le_"):
+        j = int(case.metric.rsplit("_", 1)[1])
+        hit = (data.time_to_survive_days.values <= j).astype(np.float64)
+        return mean_estimate(hit)  # a proportion: s / sqrt(N) = sqrt(p (1 - p) / N)
     raise ValueError(f"unknown metric {case.metric!r}")
 
 
@@ -568,3 +615,327 @@ def evaluate(case: Case) -> Row:
     """Exact value and estimate of ``case`` (cached: the tests and the table share them)."""
     est = estimate(case)
     return Row(case, case.exact_value(), est.value, est.se)
+
+
+# ----------------------------------------------------------------------------- deterministic TTS
+#
+# Deterministic demand mu, no random process, a full (or partial) outage of one node
+# scripted from day a for D days: every path is the same, so the kernel must hit the exact
+# value on the nose (SE 0). Each network starts settled (day -1: every stock point at its
+# level S, nothing in transit) and runs a steady flow of mu a day before day a: at the end
+# of day a-1 each stock point's on hand plus in transit is S, and every pipeline shipment
+# arrives on the day it is needed.
+
+
+def _stage_doc(name: str, nodes: dict, lanes: list, stock: list, events: list) -> dict:
+    return {
+        "name": name,
+        "horizon_days": 120,
+        "random_disruptions": False,
+        "regions": {"r": {}},
+        "nodes": nodes,
+        "lanes": lanes,
+        "stock": stock,
+        "events": events,
+        "strategies": {"base": {}},
+    }
+
+
+def _dc(mu: float) -> dict:
+    return {
+        "kind": "dc",
+        "region": "r",
+        "demand": {"distribution": "deterministic", "mean_per_day": mu},
+        "lost_sale_margin": 1.0,
+    }
+
+
+def _outage(node: str, start: int, days: int, fraction: float = 0.0) -> dict:
+    return {
+        "type": "node_outage",
+        "node": node,
+        "start_day": start,
+        "duration_days": days,
+        "capacity_fraction": fraction,
+    }
+
+
+def single_stage_doc(mu=100.0, lead=3, buffer=4, start=20, days=10, capacity=None, fraction=0.0):
+    """supplier -> dc (lead time ``lead``), S = mu (max(L, 1) + buffer)."""
+    supplier = {"kind": "supplier", "region": "r", "item": "fg"}
+    if capacity is not None:
+        supplier["capacity_per_day"] = capacity
+    return _stage_doc(
+        "single stage",
+        {"supplier": supplier, "dc": _dc(mu)},
+        [{"from": "supplier", "to": "dc", "lead_time_days": lead}],
+        [{"at": "dc", "buffer_days": buffer}],
+        [_outage("supplier", start, days, fraction)] if days else [],
+    )
+
+
+def two_stage_doc(mu=50.0, leads=(2, 3), buffers=(5, 2), start=20, days=30):
+    """supplier -> plant (component c, 1 a unit) -> dc; buffers at both stock points."""
+    return _stage_doc(
+        "two stages",
+        {
+            "supplier": {"kind": "supplier", "region": "r", "item": "c"},
+            "plant": {"kind": "plant", "region": "r", "item": "fg", "bom": {"c": 1}},
+            "dc": _dc(mu),
+        },
+        [
+            {"from": "supplier", "to": "plant", "lead_time_days": leads[0]},
+            {"from": "plant", "to": "dc", "lead_time_days": leads[1]},
+        ],
+        [
+            {"at": "plant", "item": "c", "buffer_days": buffers[0]},
+            {"at": "dc", "buffer_days": buffers[1]},
+        ],
+        [_outage("supplier", start, days)] if days else [],
+    )
+
+
+def assembly_doc(mu=40.0, buffers=(3, 20, 1), start=20, days=30, out="sup_a"):
+    """sup_a (c1) and sup_b (c2) -> plant (1 of each, lead times 2) -> dc (lead time 1);
+    buffers (c1, c2, dc)."""
+    return _stage_doc(
+        "assembly",
+        {
+            "sup_a": {"kind": "supplier", "region": "r", "item": "c1"},
+            "sup_b": {"kind": "supplier", "region": "r", "item": "c2"},
+            "plant": {"kind": "plant", "region": "r", "item": "fg", "bom": {"c1": 1, "c2": 1}},
+            "dc": _dc(mu),
+        },
+        [
+            {"from": "sup_a", "to": "plant", "lead_time_days": 2},
+            {"from": "sup_b", "to": "plant", "lead_time_days": 2},
+            {"from": "plant", "to": "dc", "lead_time_days": 1},
+        ],
+        [
+            {"at": "plant", "item": "c1", "buffer_days": buffers[0]},
+            {"at": "plant", "item": "c2", "buffer_days": buffers[1]},
+            {"at": "dc", "buffer_days": buffers[2]},
+        ],
+        [_outage(out, start, days)] if days else [],
+    )
+
+
+@dataclass(frozen=True)
+class TTSCase:
+    """One exact deterministic figure of a network with a scripted outage ``outage`` (start
+    day, days): ``via`` "simulate" runs the scenario with the outage scripted in it (every
+    path alike); "stress" runs ``resilience.api.stress(deterministic=True)`` of ``node``
+    on the scenario without it, with the outage's start and TTR = its days."""
+
+    network: str
+    doc: dict  # without the outage
+    outage: tuple[int, int]
+    via: str  # simulate | stress
+    metric: str  # time_to_survive_days | lost_units | traced_shortage_share | tts | p_no_shortage
+    exact: float
+    formula: str
+    node: str = "supplier"
+    fraction: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.network}/{self.via}/{self.metric}"
+
+    def scripted(self) -> dict:
+        """The scenario with the outage scripted in it."""
+        start, days = self.outage
+        return {**self.doc, "events": [_outage(self.node, start, days, self.fraction)]}
+
+
+def _tts_cases() -> list[TTSCase]:
+    single = single_stage_doc(days=0)  # L = 3, k = 4, mu = 100
+    chain = two_stage_doc(days=0)  # L = 2, 3; k = 5, 2; mu = 50
+    assembly = assembly_doc(days=0)  # k = 3 (c1), 20 (c2), 1 (dc); mu = 40
+    partial = single_stage_doc(lead=0, buffer=5, days=0, capacity=100.0)
+    short = single_stage_doc(lead=0, buffer=10, days=0)
+    s1 = 100.0 * (3 + 4)  # S = mu (max(L, 1) + k)
+    s2 = 50.0 * (2 + 5) + 50.0 * (3 + 2)  # S_plant + S_dc
+    s3 = 40.0 * (2 + 3) + 40.0 * (1 + 1)  # S_c1 + S_dc: c2's stock does not count
+    s4 = 40.0 * (2 + 20) + 40.0 * (1 + 1)  # S_c2 + S_dc
+    tts_partial = exact.partial_tts(600.0, 100.0, 50.0)
+    T = exact.deterministic_tts
+    return [
+        TTSCase(
+            "single-stage L3 k4 D10",
+            single,
+            (20, 10),
+            "simulate",
+            "time_to_survive_days",
+            T(s1, 100.0),
+            "floor(S / mu)",
+        ),
+        TTSCase(
+            "single-stage L3 k4 D10",
+            single,
+            (20, 10),
+            "stress",
+            "tts",
+            T(s1, 100.0),
+            "floor(S / mu)",
+        ),
+        TTSCase(
+            "single-stage L3 k4 D10",
+            single,
+            (20, 10),
+            "simulate",
+            "lost_units",
+            100.0 * (10 - 4),
+            "mu (D - k)",
+        ),
+        TTSCase(
+            "two-stage L2,3 k5,2 D30",
+            chain,
+            (20, 30),
+            "simulate",
+            "time_to_survive_days",
+            T(s2, 50.0),
+            "floor((S_plant + S_dc) / mu)",
+        ),
+        TTSCase(
+            "two-stage L2,3 k5,2 D30",
+            chain,
+            (20, 30),
+            "stress",
+            "tts",
+            T(s2, 50.0),
+            "floor((S_plant + S_dc) / mu)",
+        ),
+        TTSCase(
+            "two-stage L2,3 k5,2 D30",
+            chain,
+            (20, 30),
+            "simulate",
+            "lost_units",
+            50.0 * (30 - 5 - 2),
+            "mu (D - k_plant - k_dc)",
+        ),
+        TTSCase(
+            "assembly c1 out D30",
+            assembly,
+            (20, 30),
+            "simulate",
+            "time_to_survive_days",
+            T(s3, 40.0),
+            "floor((S_c1 + S_dc) / mu)",
+            node="sup_a",
+        ),
+        TTSCase(
+            "assembly c1 out D30",
+            assembly,
+            (20, 30),
+            "stress",
+            "tts",
+            T(s3, 40.0),
+            "floor((S_c1 + S_dc) / mu)",
+            node="sup_a",
+        ),
+        TTSCase(
+            "assembly c1 out D30",
+            assembly,
+            (20, 30),
+            "simulate",
+            "lost_units",
+            40.0 * (30 - 3 - 1),
+            "mu (D - k_c1 - k_dc)",
+            node="sup_a",
+        ),
+        TTSCase(
+            "assembly c2 out D30",
+            assembly,
+            (20, 30),
+            "stress",
+            "tts",
+            T(s4, 40.0),
+            "floor((S_c2 + S_dc) / mu)",
+            node="sup_b",
+        ),
+        TTSCase(
+            "partial f0.5 L0 k5 D40",
+            partial,
+            (20, 40),
+            "simulate",
+            "time_to_survive_days",
+            tts_partial,
+            "floor((S - mu) / (mu - f C)) + 1",
+            fraction=0.5,
+        ),
+        TTSCase(
+            "partial f0.5 L0 k5 D40",
+            partial,
+            (20, 40),
+            "simulate",
+            "lost_units",
+            50.0 * (40 - tts_partial + 1),
+            "(mu - f C) (D - TTS + 1)",
+            fraction=0.5,
+        ),
+        TTSCase(
+            "short outage L0 k10 D6",
+            short,
+            (20, 6),
+            "simulate",
+            "traced_shortage_share",
+            0.0,
+            "D < TTS = 11: no shortage",
+        ),
+        TTSCase(
+            "short outage L0 k10 D6",
+            short,
+            (20, 6),
+            "simulate",
+            "lost_units",
+            0.0,
+            "D < TTS: zero loss",
+        ),
+        TTSCase(
+            "short outage L0 k10 D6",
+            short,
+            (20, 6),
+            "stress",
+            "p_no_shortage",
+            1.0,
+            "D < TTS: no shortage",
+        ),
+    ]
+
+
+TTS_CASES: list[TTSCase] = _tts_cases()
+
+
+@functools.cache
+def _tts_run(index: int):
+    import resilience
+    from resilience.api import stress
+
+    case = TTS_CASES[index]
+    if case.via == "simulate":
+        return resilience.simulate(case.scripted(), paths=40, seed=7, threads=1)
+    start, days = case.outage
+    return stress(
+        case.doc, nodes=[case.node], start=start, ttr_days=days, deterministic=True, threads=1
+    )
+
+
+def evaluate_tts(index: int) -> Row:
+    """Exact value and the kernel's (every path the same: SE 0) of ``TTS_CASES[index]``."""
+    case = TTS_CASES[index]
+    ds = _tts_run(index).sel(strategy="base")
+    if case.via == "simulate":
+        if case.metric == "traced_shortage_share":
+            values = ds.time_to_survive_days.notnull().values.astype(np.float64)
+        else:
+            values = ds[case.metric].values
+        assert np.unique(values).size == 1, f"{case.name}: paths differ"
+        estimate = float(values[0])
+    else:
+        x = ds.sel(node=case.node)
+        value = x.tts_quantile.sel(quantile=0.5) if case.metric == "tts" else x[case.metric]
+        estimate = float(value)
+    value = float(case.exact)
+    row_case = Case("tts", case.network, case.via, case.metric, lambda d, s: value, case.formula)
+    return Row(row_case, value, estimate, 0.0)

@@ -262,3 +262,41 @@ def base_stock(mean: float, order_up_to: int, lead_time: int, horizon: int) -> d
         "mean_on_hand": on_hand / horizon,
         "mean_backlog": backlog / horizon,
     }
+
+
+# ----------------------------------------------------------------------------- time to survive
+
+
+def first_passage_survival(mean: float, stock: float, days: int) -> np.ndarray:
+    """P(TTS > j), j = 0 .. days - 1, for a dc holding ``stock`` when its only source
+    stops for good, Poisson(``mean``) demand, lost sales.
+
+    Nothing arrives after the stop, so day s + j (s the first day of the outage) is the
+    first short day iff the cumulative demand C_j = d_s + ... + d_{s+j} first exceeds the
+    stock there (every earlier day was served in full because C_{j-1} <= stock, and day
+    s + j cannot be: d_{s+j} > stock - C_{j-1}). So TTS = min{j : C_j > stock} and
+    P(TTS > j) = P(C_j <= stock) = F(stock; (j + 1) mean), C_j ~ Poisson((j + 1) mean).
+    """
+    j = np.arange(days, dtype=np.float64)
+    return stats.poisson.cdf(stock, (j + 1.0) * mean)
+
+
+def first_passage_mean(mean: float, stock: float, days: int) -> float:
+    """E[TTS] = sum_{j >= 0} P(TTS > j) (terms beyond ``days`` must be negligible)."""
+    survival = first_passage_survival(mean, stock, days)
+    assert survival[-1] < 1e-12, "horizon too short for the first passage"
+    return float(survival.sum())
+
+
+def deterministic_tts(stock: float, mean: float) -> int:
+    """Days a stock of ``stock`` units (on hand plus what is in transit, every shipment of
+    the pipeline arriving by the day it is needed) serves demand ``mean`` a day in full:
+    floor(stock / mean); the day after is short (partly when the ratio is fractional)."""
+    return int(math.floor(stock / mean + 1e-12))
+
+
+def partial_tts(stock: float, mean: float, supply: float) -> int:
+    """A stock point of level ``stock`` fed over a lead-time-0 lane by a source that can
+    ship only ``supply`` < ``mean`` a day: it starts day s + j with stock - j (mean -
+    supply), so the first short day is j = floor((stock - mean) / (mean - supply)) + 1."""
+    return int(math.floor((stock - mean) / (mean - supply) + 1e-12)) + 1

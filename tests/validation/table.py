@@ -18,9 +18,11 @@ from tests.validation.cases import (
     DAILY_CASES,
     DAILY_TOLERANCE_SE,
     TOLERANCE_SE,
+    TTS_CASES,
     WRONG_CASES,
     evaluate,
     evaluate_daily,
+    evaluate_tts,
     scenario_doc,
     z_score,
 )
@@ -41,6 +43,23 @@ def main() -> int:
     failed = [row for row in rows if not row.ok]
     print()
     print(f"{len(rows) - len(failed)}/{len(rows)} cases within {TOLERANCE_SE:g} standard errors")
+
+    print()
+    print("Deterministic time-to-survive and losses (every path the same: exact, SE 0):")
+    tts_rows = [evaluate_tts(i) for i in range(len(TTS_CASES))]
+    tts_width = max(len(c.name) for c in TTS_CASES)
+    print(
+        f"{'case':<{tts_width}}  {'exact':>10}  {'estimate':>10}  {'std err':>9}  {'z':>6}  ok   formula"
+    )
+    tts_failed = 0
+    for case, row in zip(TTS_CASES, tts_rows, strict=True):
+        ok = row.estimate == row.exact
+        tts_failed += not ok
+        print(
+            f"{case.name:<{tts_width}}  {row.exact:>10g}  {row.estimate:>10g}  {row.se:>9.2e}  "
+            f"{0.0 if ok else float('inf'):>+6.2f}  {'yes' if ok else 'NO ':<3}  {case.formula}"
+        )
+    print(f"{len(tts_rows) - tts_failed}/{len(tts_rows)} exact")
 
     print()
     print(f"Day by day (daily_fill_rate_mean, every day within {DAILY_TOLERANCE_SE:g} SE):")
@@ -74,7 +93,7 @@ def main() -> int:
             f"{z:>+9.2f}  {'rejected' if rejected else 'NOT REJECTED'}"
         )
     print(f"\n({time.perf_counter() - start:.1f} s)")
-    return 1 if failed or daily_failed or not_rejected else 0
+    return 1 if failed or tts_failed or daily_failed or not_rejected else 0
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from tests.validation.cases import (
     RUNS,
     SCENARIO_DIR,
     TOLERANCE_SE,
+    TTS_CASES,
     WRONG_CASES,
     Case,
     DailyCase,
@@ -38,6 +39,7 @@ from tests.validation.cases import (
     cases_of,
     evaluate,
     evaluate_daily,
+    evaluate_tts,
     scenario_doc,
     scenario_path,
     z_score,
@@ -215,6 +217,58 @@ def test_drawn_outage_durations(case):
     test_formulas).
     """
     _check(case)
+
+
+@pytest.mark.parametrize("case", cases_of("first_passage"), ids=_ids(cases_of("first_passage")))
+def test_time_to_survive_is_a_first_passage(case):
+    """Supplier -> DC, lead time 0, Poisson(mu) demand, lost sales, the supplier cut off by
+    a scripted outage from day s to the end of the horizon, no random process.
+
+    On day s - 1 the supplier was UP and refilled the DC to S at the end of the day
+    (lead time 0, unlimited capacity), whatever happened before; from day s nothing
+    arrives. Day s + j is served in full while C_j = d_s + ... + d_{s+j} <= S, and the
+    first day with C_j > S is short (d_{s+j} > S - C_{j-1} units left). The outage is the
+    only disruption, so that shortage is traced to it (time_to_survive_days, onset s):
+    TTS = min{j : C_j > S} with C_j ~ Poisson((j + 1) mu), so
+    P(TTS > j) = F(S; (j + 1) mu), E[TTS] = sum_{j >= 0} F(S; (j + 1) mu) and
+    P(TTS <= j) = 1 - F(S; (j + 1) mu), F the Poisson CDF (exact.first_passage_survival).
+    """
+    _check(case)
+
+
+@pytest.mark.parametrize("index", range(len(TTS_CASES)), ids=[c.name for c in TTS_CASES])
+def test_deterministic_time_to_survive(index):
+    """Deterministic demand mu, no random process, a full outage of one node scripted from
+    day a for D days (or a partial one, fraction f), every stock point at its level S and
+    a steady flow of mu a day before day a: each path is the same and must hit the exact
+    figure (SE 0), through a scripted event and through ``resilience stress
+    --deterministic``.
+
+    - Single stage (supplier -> dc, lead time L, S = mu (max(L, 1) + k)): at the end of day
+      a - 1 the dc's on hand plus in transit is S, and every shipment in transit arrives on
+      the day it is needed (one of mu a day), so it serves floor(S / mu) days in full:
+      TTS = floor(S / mu) = max(L, 1) + k. The first shipment after the outage is sent on
+      day a + D and serves from day a + D + max(L, 1): short days a + TTS .. a + D +
+      max(L, 1) - 1, D - k of them, mu each: lost = mu (D - k) when D > k.
+    - Two stages (supplier -> plant -> dc): the plant makes to order from its component
+      stock, S_plant units (on hand + in transit at day a - 1), and ships them on at mu a
+      day, each arriving at the dc by the day it is needed (L_dc <= S_dc / mu); with the
+      dc's own S_dc the network holds S_plant + S_dc: TTS = floor((S_plant + S_dc) / mu),
+      lost = mu (D - k_plant - k_dc).
+    - Assembly (two components, one of them cut off): the plant stops when the component
+      whose supplier is out runs out; the other component's stock does not help:
+      TTS = floor((S_c + S_dc) / mu).
+    - Partial outage (lead time 0, supplier capacity C = mu, fraction f): the dc starts
+      day a + j with S - j (mu - f C), so TTS = floor((S - mu) / (mu - f C)) + 1, and it
+      then loses mu - f C a day until the supplier is back (with S - mu a multiple of
+      mu - f C): lost = (mu - f C) (D - TTS + 1).
+    - An outage shorter than the TTS (lead time 0: D <= k = TTS - 1): no shortage, no loss.
+    """
+    row = evaluate_tts(index)
+    assert row.estimate == row.exact, (
+        f"{TTS_CASES[index].name}: kernel {row.estimate!r}, exact {row.exact!r} "
+        f"({TTS_CASES[index].formula})"
+    )
 
 
 @pytest.mark.parametrize("case", DAILY_CASES, ids=[c.name for c in DAILY_CASES])

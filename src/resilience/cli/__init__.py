@@ -19,6 +19,7 @@ COMMANDS = {
     "examples": "resilience.cli.examples:examples",
     "generate-network": "resilience.cli.generate:generate_network",
     "optimize": "resilience.cli.optimize:optimize",
+    "stress": "resilience.cli.stress:stress",
 }
 
 

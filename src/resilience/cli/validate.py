@@ -10,6 +10,7 @@ import yaml
 from resilience.cli.boundary import command
 from resilience.errors import ResilienceError, ScenarioError
 from resilience.scenario import load_scenario
+from resilience.scenario.schema import read_yaml
 
 
 def _kind_of(path: Path) -> str:
@@ -21,9 +22,10 @@ def _kind_of(path: Path) -> str:
     unreadable is left to the scenario checks, which say what is wrong with it.
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError):
-        return "scenario"
+        # the scenario loader's own reading: size and file-type limits, depth, placed errors
+        data = read_yaml(path)
+    except ScenarioError:
+        return "scenario"  # load_scenario says what is wrong with it
     if not isinstance(data, dict) or "nodes" in data:
         return "scenario"
     if "axes" in data:

@@ -7,11 +7,60 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from resilience.compiler import CompiledStrategy, Network, compile_strategy
+from resilience.compiler import (
+    FILL_FIXED_POINT,
+    ON_HAND_FIXED_POINT,
+    CompiledStrategy,
+    Network,
+    compile_strategy,
+    on_hand_bound,
+)
 from resilience.errors import ExecutionError
 from resilience.scenario import Scenario, load_scenario
 
 DEFAULT_BLOCK_SIZE = 4096
+
+# The per-day means are exact integer sums over a run's paths, kept as int64 (so any
+# split into blocks, threads or shards gives the same bits, and `merge` adds the shards'
+# sums as int64 too: the limits are on a run's total paths, shards or not).
+_INT64_MAX = 2**63 - 1
+#: Most paths of one run: each adds round(fill x 2**32) <= 2**32 to a day's fill-rate sum.
+MAX_PATHS = _INT64_MAX // int(FILL_FIXED_POINT)  # 2**31 - 1
+
+
+def max_paths_for(network: Network) -> int:
+    """Most paths a run of ``network`` may have: each path adds round(on hand x 2**8) to
+    a day's on-hand sum, and on hand can reach :func:`~resilience.compiler.on_hand_bound`
+    (with a margin for float round-off in the kernel, and 1 for the rounding)."""
+    per_path = on_hand_bound(network) * ON_HAND_FIXED_POINT * (1.0 + 1e-6) + 1.0
+    return min(MAX_PATHS, int(_INT64_MAX // per_path))
+
+
+def check_paths(paths: int, total_paths: int) -> None:
+    """Refuse a path count a run cannot hold, before anything is compiled or planned."""
+    if paths < 1:
+        raise ExecutionError(f"paths must be >= 1, got {paths}")
+    if total_paths > MAX_PATHS:
+        raise ExecutionError(
+            f"at most {MAX_PATHS} paths a run, got {total_paths}: each path adds up to "
+            "2**32 to the exact int64 daily fill-rate sums (shards too: merge adds their "
+            "sums); for more, make separate runs with different seeds"
+        )
+
+
+def check_on_hand(compiled: list[CompiledStrategy], total_paths: int) -> None:
+    """Refuse a run whose exact int64 daily on-hand sums could overflow (they would wrap
+    silently, turning the daily on-hand mean into garbage)."""
+    for c in compiled:
+        limit = max_paths_for(c.network)
+        if total_paths > limit:
+            raise ExecutionError(
+                f"at most {limit} paths for this scenario, got {total_paths}: on hand can "
+                f"reach {on_hand_bound(c.network):.3g} units a day (strategy {c.name}), and "
+                f"the daily on-hand mean is an exact int64 sum over paths of on hand x "
+                f"{ON_HAND_FIXED_POINT:g}; count in larger units (kg instead of g) or run "
+                f"at most {limit} paths (shards do not help: merge adds the same sums)"
+            )
 
 
 @dataclass(frozen=True)
@@ -75,14 +124,24 @@ def prepare(
     strategies: Iterable[str] | None = None,
     block_size: int | None = None,
     path_start: int = 0,
+    total_paths: int | None = None,
 ) -> PreparedRun:
-    """Load, compile and plan a run without executing it."""
+    """Load, compile and plan a run without executing it.
+
+    ``total_paths``: the paths of the whole run when this is one shard of it (paths
+    [path_start, path_start + paths)); by default path_start + paths. Runs whose exact
+    integer daily sums could overflow are refused (:data:`MAX_PATHS`, and the on-hand
+    limit of each scenario).
+    """
+    total = path_start + paths if total_paths is None else max(total_paths, path_start + paths)
+    check_paths(paths, total)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if not isinstance(seed, int | np.integer) or not 0 <= int(seed) < 2**64:
         raise ExecutionError(f"seed must be an integer in [0, 2**64), got {seed!r}")
     names = resolve_strategies(scenario, strategies)
     compiled = [compile_strategy(scenario, name) for name in names]
+    check_on_hand(compiled, total)
     blocks = plan_blocks(paths, block_size, path_start)
     # strategies interleaved per block, so partial progress covers every strategy evenly
     tasks = [Task((i,), start, size) for start, size in blocks for i in range(len(compiled))]

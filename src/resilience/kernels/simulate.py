@@ -16,6 +16,11 @@ file: a step in another module could be edited under a stale cached driver.
 
 Shapes: N nodes, P stock points, A lanes, D DCs, R regions, RS region shocks, K lane
 shocks, M surges, H pipeline slots, T days, W = LANES paths of a group.
+
+Scripted events (docs/model.md, "Scripted events") arrive as per-day arrays of the
+Network, each of shape (0, ...) when the strategy has none of its kind: a step reads its
+array's first dimension once and skips the event work without events, so a network
+without events runs the loops it ran before they existed.
 """
 
 import math
@@ -33,7 +38,8 @@ PURCHASE, HOLDING, LOST_SALES_COST, BACKLOG_COST, QUALIFICATION = 7, 8, 9, 10, 1
 FIRST_DISRUPTION, DAYS_TO_SHORTAGE, RECOVERY_DAYS = 12, 13, 14
 ON_HAND_START, ON_HAND_END, IN_TRANSIT_END = 15, 16, 17
 SHIPPED, RECEIVED, CONSUMED = 18, 19, 20
-N_PATH_METRICS = 21
+TIME_TO_SURVIVE, SHORTAGE_DURATION, SHORTAGE_START, FIRST_UNMET = 21, 22, 23, 24
+N_PATH_METRICS = 25
 # Columns of ``node_out`` [paths, nodes, N_NODE_METRICS].
 N_ON_HAND, N_IMPAIRED, N_DEMAND, N_FILLED, N_LOST, N_STOCKOUT = 0, 1, 2, 3, 4, 5
 N_NODE_METRICS = 6
@@ -48,6 +54,7 @@ UNIT_EPS = 1e-9
 FILL_FIXED_POINT = 4294967296.0  # 2**32; why these values: resilience.compiler
 ON_HAND_FIXED_POINT = 256.0
 GUIDE_RESOLUTION = 8  # see resilience.compiler
+NEVER = -(2**30)  # "last active" of an entity that never was: before any window
 
 
 class Keys(NamedTuple):
@@ -72,6 +79,11 @@ class State(NamedTuple):
     in_transit: np.ndarray  # [P, W]
     backlog: np.ndarray  # [P, W]
     pipe: np.ndarray  # [H, P, W] arrivals by day slot (day % H)
+    # disruption spells, for tracing a shortage to its cause: [0] the first day of the
+    # latest spell (days in a row active / impaired), [1] its last day so far
+    node_spell: np.ndarray  # int32 [2, N, W] avail < 1 (int32: twice the lanes a vector)
+    ls_spell: np.ndarray  # int32 [2, K, W] lane shock active
+    su_spell: np.ndarray  # int32 [2, M, W] demand surge active
 
 
 class Totals(NamedTuple):
@@ -94,6 +106,10 @@ class Totals(NamedTuple):
     shipped: np.ndarray
     received: np.ndarray
     consumed: np.ndarray
+    shortage_day: np.ndarray  # int64 [W] first shortage traced to a disruption, -1 = none
+    shortage_onset: np.ndarray  # int64 [W] the start of that disruption
+    shortage_end: np.ndarray  # int64 [W] first day after it without unmet demand
+    first_unmet: np.ndarray  # int64 [W] first day >= watch_day with unmet demand
 
 
 class Day(NamedTuple):
@@ -111,6 +127,8 @@ class Day(NamedTuple):
     filled: np.ndarray  # [W]
     on_hand: np.ndarray  # [W] network on hand after serving
     backlog: np.ndarray  # [W]
+    dc_short: np.ndarray  # bool [D, W] the dc left demand unmet today
+    dc_table: np.ndarray  # int64 [D] the first Poisson table (mask 0) of each dc today
 
 
 class Orders(NamedTuple):
@@ -219,6 +237,7 @@ def simulate_paths(
     T = net.horizon
     H = net.pipeline_len
     B = on_hand_hist.shape[1]
+    watch_day = net.watch_day
     keys = _new_keys(net)
     day = _new_day(net)
     orders = _new_orders(net)
@@ -237,15 +256,19 @@ def simulate_paths(
             # 1. every disruption chain, each on its own stream: the state of day t
             _update_regions(net, keys, state, day, t)
             _update_nodes(net, keys, state, day, totals, t)
+            _track_node_spells(net, state, day, t)
             _update_chains(state.ls_active, keys.lshock, net.lshock_start, net.lshock_end, t)
             _update_chains(state.su_active, keys.surge, net.surge_start, net.surge_end, t)
+            _track_spells(state.ls_active, state.ls_spell, t)
+            _track_spells(state.su_active, state.su_spell, t)
             # 2. receive; 3. serve, then measure on hand and backlog; 4. order and ship
             _receive(state, totals, t % H)
             _serve_demand(net, keys, state, day, totals, t)
             _measure_stock(net, state, day, totals)
             _measure_service(day, totals, t)
+            _trace_shortage(net, state, day, totals, t, t >= watch_day)
             _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on_hand_sum)
-            _order_and_ship(net, state, day, orders, totals, t % H)
+            _order_and_ship(net, state, day, orders, totals, t % H, t)
         _reduce_group(net, state, totals, g, n_real, path_out, node_out)
         done = g + n_real
         if done % HIST_CHUNK == 0 or done == n_paths:
@@ -288,6 +311,8 @@ def _new_day(net):
         np.zeros(W),
         np.zeros(W),
         np.zeros(W),
+        np.zeros((net.dc_node.shape[0], W), np.bool_),
+        net.dc_table_ptr[:-1].copy(),  # a day without scripted surges
     )
 
 
@@ -357,7 +382,20 @@ def _initial_state(net):
         np.zeros((P, W)),
         np.zeros((P, W)),
         np.zeros((net.pipeline_len, P, W)),
+        _no_spells(N),
+        _no_spells(net.lshock_start.shape[0]),
+        _no_spells(net.surge_start.shape[0]),
     )
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _no_spells(n):
+    """Spell rows [2, n, W] of entities never active: no start, last active long ago (so
+    no window reaches it)."""
+    spells = np.empty((2, n, LANES), np.int32)
+    spells[0] = -1
+    spells[1] = NEVER
+    return spells
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -382,6 +420,10 @@ def _new_totals(net):
         np.zeros(W),
         np.zeros(W),
         np.zeros(W),
+        np.full(W, -1, np.int64),
+        np.full(W, -1, np.int64),
+        np.full(W, -1, np.int64),
+        np.full(W, -1, np.int64),
     )
 
 
@@ -414,8 +456,9 @@ def _update_regions(net, keys, state, day, t):
 
 @njit(inline="always", nogil=True, cache=True)
 def _update_nodes(net, keys, state, day, totals, t):
-    """Nodes' own chains on day t, then each node's availability and outflow limit, and
-    the first day any node is impaired."""
+    """Nodes' own chains on day t, then each node's availability (capped by the day's
+    scripted outages, the harshest fraction applying) and outflow limit, and the first
+    day any node is impaired."""
     node_fail_p = net.node_fail_p
     node_recover_p = net.node_recover_p
     node_capacity = net.node_capacity
@@ -423,7 +466,9 @@ def _update_nodes(net, keys, state, day, totals, t):
     node_duration_kind = net.node_duration_kind
     node_duration_a = net.node_duration_a
     node_duration_b = net.node_duration_b
+    event_node_cap = net.event_node_cap
     T = net.horizon
+    node_events = event_node_cap.shape[0] > 0
     node_keys = keys.node
     up = state.up
     down_left = state.down_left
@@ -471,16 +516,53 @@ def _update_nodes(net, keys, state, day, totals, t):
                             )
                             - 1
                         )
+        # a scripted outage caps availability (1: none, and min(a, 1) is a)
+        event_cap = event_node_cap[t, n] if node_events else 1.0
         for w in range(LANES):
-            a = region_factor[region, w] if up[n, w] else 0.0
+            a = _min(region_factor[region, w] if up[n, w] else 0.0, event_cap)
             avail[n, w] = a
-            impaired[w] |= a < 1.0
-            node_acc[N_IMPAIRED, n, w] += 1.0 if a < 1.0 else 0.0
+            hit = a < 1.0
+            impaired[w] |= hit
+            node_acc[N_IMPAIRED, n, w] += 1.0 if hit else 0.0
             # a x inf = inf: unlimited capacity stays unlimited while UP
             cap_left[n, w] = a * capacity if a > 0.0 else 0.0
     for w in range(LANES):
         if impaired[w] and first_disruption[w] < 0:
             first_disruption[w] = t
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _track_node_spells(net, state, day, t):
+    """Each node's impairment spell (avail < 1) after day t's availability. A loop of its
+    own: in _update_nodes' lane loop these two more arrays cost 20% of the kernel (too
+    many for LLVM's run-time alias checks, so that loop stopped being vectorized). Nodes
+    that can never be impaired are skipped."""
+    node_can_impair = net.node_can_impair
+    avail = day.avail
+    node_spell = state.node_spell
+    today = np.int32(t)
+    yesterday = np.int32(t - 1)
+    for n in range(avail.shape[0]):
+        if not node_can_impair[n]:
+            continue
+        for w in range(LANES):
+            hit = avail[n, w] < 1.0
+            last = node_spell[1, n, w]
+            node_spell[0, n, w] = today if hit and last != yesterday else node_spell[0, n, w]
+            node_spell[1, n, w] = today if hit else last
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _track_spells(active, spell, t):
+    """Spells [2, K, W] of independent chains ``active`` [K, W] after day t's step."""
+    today = np.int32(t)
+    yesterday = np.int32(t - 1)
+    for k in range(active.shape[0]):
+        for w in range(LANES):
+            on = active[k, w]
+            last = spell[1, k, w]
+            spell[0, k, w] = today if on and last != yesterday else spell[0, k, w]
+            spell[1, k, w] = today if on else last
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -518,7 +600,15 @@ def _receive(state, totals, slot):
 
 @njit(inline="always", nogil=True, cache=True)
 def _serve_demand(net, keys, state, day, totals, t):
-    """Day t's demand at each DC, in node order: draw it, then serve it."""
+    """Day t's demand at each DC, in node order: draw it, then serve it. On a network
+    with scripted surges each dc first gets the day's tables (event_dc_table)."""
+    event_dc_table = net.event_dc_table
+    dc_table = day.dc_table
+    if event_dc_table.shape[0] > 0:
+        # here rather than in _draw_demand: a conditional load inlined two loops deep
+        # made numba's refcount pruning give up on the whole day loop (1.4x slower)
+        for j in range(dc_table.shape[0]):
+            dc_table[j] = event_dc_table[t, j]
     day.demand[:] = 0.0
     day.filled[:] = 0.0
     day.stockout[:] = False
@@ -530,12 +620,13 @@ def _serve_demand(net, keys, state, day, totals, t):
 @njit(inline="always", nogil=True, cache=True)
 def _draw_demand(net, keys, state, day, j, t):
     """DC j's demand of day t into day.dc_demand [W]: Poisson(mean x m) or mean x m, m
-    the multiplier of the combination (bitmask) of active surges covering it."""
+    the multiplier of the combination (bitmask) of active surges covering it, times the
+    multipliers of the day's scripted surges on it (their own tables: day.dc_table)."""
     dc_poisson = net.dc_poisson[j]
     mean = net.dc_mean[j]
     surge_ptr = net.dc_surge_ptr[j]
     n_surges = net.dc_surge_ptr[j + 1] - surge_ptr
-    table_0 = net.dc_table_ptr[j]
+    table_0 = day.dc_table[j]
     dc_surge_idx = net.dc_surge_idx
     table_mult = net.table_mult
     table_cdf_ptr = net.table_cdf_ptr
@@ -580,6 +671,7 @@ def _serve_dc(net, state, day, totals, j):
     day_demand = day.demand
     day_filled = day.filled
     stockout = day.stockout
+    dc_short = day.dc_short
     node_acc = totals.node
     consumed_total = totals.consumed
     lost_total = totals.lost
@@ -607,7 +699,9 @@ def _serve_dc(net, state, day, totals, j):
             lost_cost[w] += unmet * lost_margin
         node_acc[N_DEMAND, n, w] += d
         node_acc[N_FILLED, n, w] += filled
-        if unmet > UNIT_EPS:
+        short = unmet > UNIT_EPS
+        dc_short[j, w] = short
+        if short:
             stockout[w] = True
             node_acc[N_STOCKOUT, n, w] += 1.0
         day_demand[w] += d
@@ -653,7 +747,8 @@ def _measure_stock(net, state, day, totals):
 @njit(inline="always", nogil=True, cache=True)
 def _measure_service(day, totals, t):
     """Add day t to the path totals; the first shortage on or after the first
-    disruption, and the first day after it with no unmet demand."""
+    disruption, and the first day after it with no unmet demand (both deprecated: see
+    _trace_shortage)."""
     total_on_hand = day.on_hand
     total_backlog = day.backlog
     day_demand = day.demand
@@ -681,6 +776,71 @@ def _measure_service(day, totals, t):
 
 
 @njit(inline="always", nogil=True, cache=True)
+def _trace_shortage(net, state, day, totals, t, watching):
+    """The first day with unmet demand from the watch day on (``watching``: t >=
+    watch_day); the end of the traced shortage (the first day after it without unmet
+    demand); and the first shortage traced to a disruption (docs/model.md, "Time to
+    survive and shortage duration"): on a day with unmet demand at a dc j, before any
+    traced one, the latest start among the disruptions upstream of j (a node impaired,
+    a lane shock on an active lane, a surge on j, a scripted lane or demand event) still
+    active on day t or ended at most j's pipeline time dc_window[j] days before. No such
+    disruption: not traced (demand noise), and a later shortage may be. The tracing
+    loops run only on days some path of the group has an untraced shortage."""
+    dc_up_ptr = net.dc_up_ptr
+    dc_up_node = net.dc_up_node
+    dc_up_lshock_ptr = net.dc_up_lshock_ptr
+    dc_up_lshock = net.dc_up_lshock
+    dc_surge_ptr = net.dc_surge_ptr
+    dc_surge_idx = net.dc_surge_idx
+    dc_window = net.dc_window
+    event_dc_onset = net.event_dc_onset
+    node_spell = state.node_spell
+    ls_spell = state.ls_spell
+    su_spell = state.su_spell
+    stockout = day.stockout
+    dc_short = day.dc_short
+    shortage_day = totals.shortage_day
+    shortage_onset = totals.shortage_onset
+    shortage_end = totals.shortage_end
+    first_unmet = totals.first_unmet
+    dc_events = event_dc_onset.shape[0] > 0
+    pending = False
+    for w in range(LANES):
+        short = stockout[w]
+        first_unmet[w] = t if watching and short and first_unmet[w] < 0 else first_unmet[w]
+        ended = shortage_day[w] >= 0 and shortage_end[w] < 0 and not short
+        shortage_end[w] = t if ended else shortage_end[w]
+        pending |= short and shortage_day[w] < 0
+    if not pending:
+        return
+    for w in range(LANES):
+        if not (stockout[w] and shortage_day[w] < 0):
+            continue
+        best = -1
+        for j in range(dc_window.shape[0]):
+            if not dc_short[j, w]:
+                continue
+            since = t - dc_window[j]
+            for i in range(dc_up_ptr[j], dc_up_ptr[j + 1]):
+                n = dc_up_node[i]
+                if node_spell[1, n, w] >= since and node_spell[0, n, w] > best:
+                    best = node_spell[0, n, w]
+            for i in range(dc_up_lshock_ptr[j], dc_up_lshock_ptr[j + 1]):
+                k = dc_up_lshock[i]
+                if ls_spell[1, k, w] >= since and ls_spell[0, k, w] > best:
+                    best = ls_spell[0, k, w]
+            for i in range(dc_surge_ptr[j], dc_surge_ptr[j + 1]):
+                m = dc_surge_idx[i]
+                if su_spell[1, m, w] >= since and su_spell[0, m, w] > best:
+                    best = su_spell[0, m, w]
+            if dc_events and event_dc_onset[t, j] > best:
+                best = event_dc_onset[t, j]
+        if best >= 0:
+            shortage_day[w] = t
+            shortage_onset[w] = best
+
+
+@njit(inline="always", nogil=True, cache=True)
 def _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on_hand_sum):
     """Day t of the real paths of group ``g`` (block-relative index of its first path)
     into the histogram bins [HIST_CHUNK, T] (B on-hand bins) and the fixed-point daily
@@ -692,10 +852,24 @@ def _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on
     for w in range(n_real):
         row = (g + w) % HIST_CHUNK
         fill = day_filled[w] / day_demand[w] if day_demand[w] > 0.0 else 1.0
-        fill_bins[row, t] = FILL_BINS - 1 if fill >= 1.0 else int(fill * (FILL_BINS - 1))
+        # Bin indices are guarded: int() of NaN or inf is undefined, and an index out of
+        # [0, bins) would write outside the histogram. NaN (inf/inf from absurd demand)
+        # goes to bin 0; every finite value gets the bin it always got
+        # (tests/test_reference.py::test_kernel_guards_histogram_bins).
+        if fill >= 1.0:
+            fill_bins[row, t] = FILL_BINS - 1
+        elif fill > 0.0:
+            fill_bins[row, t] = int(fill * (FILL_BINS - 1))
+        else:
+            fill_bins[row, t] = 0
         fill_sum[t] += np.int64(round(fill * FILL_FIXED_POINT))
-        ob = int(total_on_hand[w] / on_hand_max * B)
-        on_hand_bins[row, t] = min(max(ob, 0), B - 1)
+        x = total_on_hand[w] / on_hand_max * B
+        if x >= B:
+            on_hand_bins[row, t] = B - 1
+        elif x > 0.0:
+            on_hand_bins[row, t] = int(x)
+        else:
+            on_hand_bins[row, t] = 0
         on_hand_sum[t] += np.int64(round(total_on_hand[w] * ON_HAND_FIXED_POINT))
 
 
@@ -703,22 +877,25 @@ def _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _order_and_ship(net, state, day, orders, totals, slot):
+def _order_and_ship(net, state, day, orders, totals, slot, t):
     """Replenish every stock point, nodes in processing order (each before the nodes
     that supply it) and a node's stock points in BOM order; ``slot`` is today's pipeline
-    slot."""
+    slot. A lane a scripted event closes today has no capacity."""
     processing_order = net.processing_order
     node_pos_ptr = net.node_pos_ptr
     pos_order_up_to = net.pos_order_up_to
     lane_capacity = net.lane_capacity
+    event_lane_closed = net.event_lane_closed
+    lane_events = event_lane_closed.shape[0] > 0
     on_hand = state.on_hand
     in_transit = state.in_transit
     backlog = state.backlog
     lane_left = day.lane_left
     order = orders.order
     for a in range(lane_capacity.shape[0]):
+        capacity = 0.0 if lane_events and event_lane_closed[t, a] else lane_capacity[a]
         for w in range(LANES):
-            lane_left[a, w] = lane_capacity[a]
+            lane_left[a, w] = capacity
     for idx in range(processing_order.shape[0]):
         n = processing_order[idx]
         for p in range(node_pos_ptr[n], node_pos_ptr[n + 1]):
@@ -731,7 +908,7 @@ def _order_and_ship(net, state, day, orders, totals, slot):
                 _source_limits(net, p, state, day, orders)
                 _allocate(net, p, orders)
                 _take(net, p, state, day, orders, totals)
-                _deliver(net, p, state, orders, totals, slot)
+                _deliver(net, p, state, orders, totals, slot, t)
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -873,18 +1050,20 @@ def _take(net, p, state, day, orders, totals):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _deliver(net, p, state, orders, totals, slot):
+def _deliver(net, p, state, orders, totals, slot, t):
     """Put the shipments orders.ship [s, W] to stock point p in the pipeline, at the
-    lane's lead time plus the extra days of its active lane shocks, fixed on the ship
-    day; lead 0 goes on hand at once (every node drawing on p was processed earlier
-    today). After _take: p is no source's material (a node never supplies itself), so
-    taking every source first changes no bits."""
+    lane's lead time plus the extra days of its active lane shocks and of today's
+    scripted lane events, fixed on the ship day; lead 0 goes on hand at once (every node
+    drawing on p was processed earlier today). After _take: p is no source's material (a
+    node never supplies itself), so taking every source first changes no bits."""
     pos_src_ptr = net.pos_src_ptr
     src_lane = net.src_lane
     lane_lead_time = net.lane_lead_time
     lane_shock_ptr = net.lane_shock_ptr
     lane_shock_idx = net.lane_shock_idx
     lshock_extra = net.lshock_extra
+    event_lane_extra = net.event_lane_extra
+    lane_events = event_lane_extra.shape[0] > 0
     H = net.pipeline_len
     ls_active = state.ls_active
     on_hand = state.on_hand
@@ -896,8 +1075,9 @@ def _deliver(net, p, state, orders, totals, slot):
     s0 = pos_src_ptr[p]
     for s in range(pos_src_ptr[p + 1] - s0):
         lane = src_lane[s0 + s]
+        base_lead = lane_lead_time[lane] + (event_lane_extra[t, lane] if lane_events else 0)
         for w in range(LANES):
-            lead[w] = lane_lead_time[lane]
+            lead[w] = base_lead
         for f in range(lane_shock_ptr[lane], lane_shock_ptr[lane + 1]):
             k = lane_shock_idx[f]
             for w in range(LANES):
@@ -982,6 +1162,13 @@ def _reduce_group(net, state, totals, g, n_real, path_out, node_out):
         out[DAYS_TO_SHORTAGE] = fs - fd if fs >= 0 else np.nan
         rc = totals.recovered[w]
         out[RECOVERY_DAYS] = rc - fd if rc >= 0 else np.nan
+        sd = totals.shortage_day[w]
+        end = totals.shortage_end[w] if totals.shortage_end[w] >= 0 else T
+        out[TIME_TO_SURVIVE] = sd - totals.shortage_onset[w] if sd >= 0 else np.nan
+        out[SHORTAGE_DURATION] = end - sd if sd >= 0 else np.nan
+        out[SHORTAGE_START] = sd if sd >= 0 else np.nan
+        fu = totals.first_unmet[w]
+        out[FIRST_UNMET] = fu if fu >= 0 else np.nan
         for n in range(node_acc.shape[1]):
             for m in range(N_NODE_METRICS):
                 node_out[i, n, m] = node_acc[m, n, w]

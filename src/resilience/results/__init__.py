@@ -1,9 +1,11 @@
 """Results: kernel output <-> xarray datasets and files.
 
 ``catalogue`` names every variable, ``dataset`` builds a Dataset from a ``RunLayout``,
-``sinks`` receive blocks from the engine (in memory, Zarr region writes, NetCDF), and
-``store`` writes atomically and opens stored results. Never imports the engine, risk or
-shards.
+``chunks`` lays it out in a file (one chunk size per dimension, the codecs), ``sinks``
+receive blocks from the engine (in memory, whole Zarr chunks, NetCDF), and ``store``
+writes atomically and opens stored results, on top of ``formats`` (what a result file
+is), ``integrity`` (whole and readable?) and ``locks`` (one writer per result, what a
+killed one leaves). Never imports the engine, risk or shards.
 """
 
 from resilience.results.dataset import (

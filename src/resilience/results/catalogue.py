@@ -105,6 +105,30 @@ PATH_METRICS: tuple[tuple[str, str, str, str], ...] = (
         "Units consumed",
         "Units leaving stock points: served to customers, shipped to other DCs, used by plants.",
     ),
+    (
+        "time_to_survive_days",
+        "days",
+        "Time-to-survive",
+        "Days from the onset of the disruption that caused the first shortage (the latest start among the disruptions upstream of the short DC still active, or ended within its pipeline time) to that shortage; NaN if no shortage was traced to a disruption (censored: the path survived).",
+    ),
+    (
+        "shortage_duration_days",
+        "days",
+        "Shortage duration",
+        "Consecutive days with unmet demand from the first traced shortage on; counts to the end of the horizon when service does not recover (then shortage_start_day + this = horizon); NaN if no traced shortage.",
+    ),
+    (
+        "shortage_start_day",
+        "day",
+        "First traced shortage day",
+        "Day of the first shortage traced to a disruption (time_to_survive_days counts to it); NaN if none.",
+    ),
+    (
+        "first_unmet_day",
+        "day",
+        "First day with unmet demand",
+        "First day on or after the watch day (0; the outage start in resilience stress) with unmet demand, whatever its cause; NaN if none.",
+    ),
 )
 
 NODE_METRICS: tuple[tuple[str, str, str, str], ...] = (
@@ -168,8 +192,8 @@ DAILY_DIMS = {
     "daily_on_hand_hist": ("day", "on_hand_bin"),
     "daily_fill_rate_mean": ("day",),
     "daily_on_hand_mean": ("day",),
-    "daily_fill_rate_band": ("day", "quantile"),
-    "daily_on_hand_band": ("day", "quantile"),
+    "daily_fill_rate_band": ("day", "band_quantile"),
+    "daily_on_hand_band": ("day", "band_quantile"),
     "on_hand_bin_edges": ("on_hand_edge",),
 }
 

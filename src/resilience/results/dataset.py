@@ -215,6 +215,35 @@ def per_path_variables(path_out, node_out, dims) -> dict:
     return data
 
 
+def fill_per_path(target: dict[str, np.ndarray], path_out, node_out) -> None:
+    """Write the per-path variables of ``path_out`` / ``node_out`` (as in
+    ``per_path_variables``, same values) into ``target``'s arrays (name -> an array of the
+    right shape, e.g. a view into a chunk buffer), in one pass each."""
+    for col, entry in enumerate(PATH_METRICS):
+        target[entry[0]][...] = path_out[..., col]
+    derived = derived_variables(path_out)
+    for entry in DERIVED_METRICS:
+        target[entry[0]][...] = derived[entry[0]]
+    for col, entry in enumerate(NODE_METRICS):
+        target[entry[0]][...] = node_out[..., col]  # cast to the target's NODE_DTYPE
+
+
+def per_path_shapes(nodes: int) -> dict[str, tuple[np.dtype, tuple[int, ...]]]:
+    """Each per-path variable's dtype and shape after (..., strategy, path), in
+    ``per_path_variables`` order: the arrays ``fill_per_path`` fills."""
+    shapes = {e[0]: (np.dtype(np.float64), ()) for e in (*PATH_METRICS, *DERIVED_METRICS)}
+    shapes.update({e[0]: (np.dtype(NODE_DTYPE), (nodes,)) for e in NODE_METRICS})
+    return shapes
+
+
+def per_path_of_arrays(arrays: dict[str, np.ndarray], dims) -> dict:
+    """``per_path_variables``' form (dims, values, attributes) of arrays filled by
+    ``fill_per_path``."""
+    data = {e[0]: (dims, arrays[e[0]], attrs(e)) for e in (*PATH_METRICS, *DERIVED_METRICS)}
+    data.update({e[0]: ((*dims, "node"), arrays[e[0]], attrs(e)) for e in NODE_METRICS})
+    return data
+
+
 def build_dataset(
     layout: RunLayout, path_out, node_out, daily, *, lead_dims=(), lead_coords=None
 ) -> xr.Dataset:
@@ -225,6 +254,15 @@ def build_dataset(
     """
     dims = (*lead_dims, "strategy", "path")
     data = per_path_variables(path_out, node_out, dims)
+    return dataset_of(layout, data, daily, lead_dims=lead_dims, lead_coords=lead_coords)
+
+
+def dataset_of(
+    layout: RunLayout, per_path: dict, daily, *, lead_dims=(), lead_coords=None
+) -> xr.Dataset:
+    """Dataset from the per-path variables (``per_path_variables``' form) and the per-day
+    ones (``daily_variables``' output, shapes [*lead, S, T, ...])."""
+    data = dict(per_path)
     for name, tail in DAILY_DIMS.items():
         units, long_name, description = DAILY_ATTRS[name]
         data[name] = (
@@ -239,7 +277,7 @@ def build_dataset(
         "node_kind": ("node", list(layout.node_kinds)),
         "node_region": ("node", list(layout.node_regions)),
         "day": np.arange(layout.horizon, dtype=np.int64),
-        "quantile": list(BANDS),
+        "band_quantile": list(BANDS),
         "fill_bin": fill_edges()[:FILL_BINS],
         "on_hand_bin": np.arange(ON_HAND_BINS, dtype=np.int64),
         **(lead_coords or {}),
@@ -261,6 +299,7 @@ COORD_ATTRS = {
     "node_region": {"long_name": "Region of the node"},
     # an index, not a calendar: "days since <date>" would make readers decode it as time
     "day": {"long_name": "Day of the horizon (0 = first day)", "units": "day"},
+    "band_quantile": {"long_name": "Quantile of the per-day bands (P5, P50, P95)", "units": "1"},
     "fill_bin": {"long_name": "Left edge of the daily fill-rate bin", "units": "1"},
     "on_hand_bin": {"long_name": "Daily on-hand bin (edges in on_hand_bin_edges)"},
 }

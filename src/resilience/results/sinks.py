@@ -12,16 +12,21 @@ from pathlib import Path
 import dask.array as da
 import numpy as np
 import xarray as xr
+import zarr
 
 from resilience.compiler import FILL_BINS, ON_HAND_BINS
 from resilience.errors import ResultsError
 from resilience.kernels.simulate import N_NODE_METRICS, N_PATH_METRICS
 from resilience.results.catalogue import DAILY_DIMS
+from resilience.results.chunks import chunk_sizes, netcdf_encoding, zarr_encoding
 from resilience.results.dataset import (
     RunLayout,
     build_dataset,
     daily_variables,
-    per_path_variables,
+    dataset_of,
+    fill_per_path,
+    per_path_of_arrays,
+    per_path_shapes,
 )
 from resilience.results.store import ZARR_FORMAT, finish_zarr, output_format, write_netcdf
 
@@ -91,85 +96,146 @@ def _check_complete(layout: RunLayout, done: int) -> None:
         raise ResultsError(f"run incomplete: {done} of {expected} path-strategies done")
 
 
-class NetCDFSink(MemorySink):
-    """NetCDF cannot be written by region; collects in memory and writes once at the end."""
-
-    def __init__(self, layout: RunLayout, path):
-        super().__init__(layout)
-        self.path = Path(path)
-
-    def close(self):
-        write_netcdf(self.dataset(), self.path)
-
-
-class ZarrSink:
-    """Streams each block into a Zarr store by region, so memory stays at a few blocks."""
+class NetCDFSink:
+    """NetCDF cannot be written by region: collects every block in memory, in the stored
+    layout (one array per variable, node variables as NODE_DTYPE: no copy at the end), and
+    writes the file once, compressed, at the end."""
 
     def __init__(self, layout: RunLayout, path):
         self.layout = layout
         self.path = Path(path)
         S = len(layout.strategies)
-        N = len(layout.nodes)
-        T = layout.horizon
-        chunk = layout.block_size
-        self.daily = DailyAccumulator((S,), T)
+        self.buffer = _ChunkBuffer(per_path_shapes(len(layout.nodes)), (S, layout.paths))
+        self.daily = DailyAccumulator((S,), layout.horizon)
         self.done = 0
-        # template: full-size lazy arrays, never computed (compute=False writes metadata only)
-        path_out = da.zeros((S, layout.paths, N_PATH_METRICS), chunks=(1, chunk, N_PATH_METRICS))
-        node_out = da.zeros(
-            (S, layout.paths, N, N_NODE_METRICS), chunks=(1, chunk, N, N_NODE_METRICS)
-        )
-        template = build_dataset(layout, path_out, node_out, self._daily_placeholder(S, T))
-        encoding = {name: {"chunks": (1, chunk)} for name in self.path_vars(template)}
-        encoding.update({name: {"chunks": (1, chunk, N)} for name in self.node_vars(template)})
+
+    def __call__(self, task, result):
+        (s,) = task.index
+        self.buffer.put(s, task.start - self.layout.path_start, result, 0, task.size)
+        self.daily.add((s,), result)
+        self.done += task.size
+
+    def dataset(self) -> xr.Dataset:
+        _check_complete(self.layout, self.done)
+        daily = self.daily.variables(self.layout.on_hand_max, self.layout.paths)
+        per_path = per_path_of_arrays(self.buffer.data, ("strategy", "path"))
+        return dataset_of(self.layout, per_path, daily)
+
+    def close(self):
+        ds = self.dataset()
+        chunks = chunk_sizes(ds, unit=self.layout.block_size)  # those of the Zarr sink
+        write_netcdf(ds, self.path, encoding=netcdf_encoding(ds, chunks))
+
+
+class ZarrSink:
+    """Streams blocks into a Zarr store, a whole chunk at a time.
+
+    The store's chunks are :func:`~resilience.results.chunks.chunk_sizes` of the run, in
+    whole blocks along ``path``; each block is copied into the buffer of its chunk (every
+    variable, the chunk's strategies and paths), and the chunk is compressed and written
+    the moment its last block arrives (in any order), while the engine's next waves run.
+    Memory: the chunks being filled (one row of chunks along ``path`` at a time for blocks
+    arriving in about path order: a quarter of the result at most, CHUNK_BYTES per
+    variable), and the blocks in flight.
+    """
+
+    def __init__(self, layout: RunLayout, path):
+        self.layout = layout
+        self.path = Path(path)
+        S = len(layout.strategies)
+        self.daily = DailyAccumulator((S,), layout.horizon)
+        self.done = 0
+        template = self._template(layout)
+        self.chunks = chunk_sizes(template, unit=layout.block_size)
+        per_path = [k for k, v in template.data_vars.items() if v.dims[:2] == ("strategy", "path")]
+        for name in per_path:  # the rest (coordinates, per-day placeholders) is written now
+            template[name] = template[name].chunk({d: self.chunks[d] for d in ("strategy", "path")})
         template.to_zarr(
             self.path,
             mode="w",
-            compute=False,
-            encoding=encoding,
+            compute=False,  # the per-path arrays: metadata only, the chunks come from blocks
+            encoding=zarr_encoding(template, self.chunks),
             consolidated=False,
             zarr_format=ZARR_FORMAT,
             write_empty_chunks=True,  # every chunk stored: a missing one is then damage
         )
-        self.coords_to_drop = list(template.coords)
+        self.shapes = per_path_shapes(len(layout.nodes))
+        self.arrays = {name: self._array(name) for name in self.shapes}
+        self.pending: dict[tuple[int, int], _ChunkBuffer] = {}
 
     @staticmethod
-    def path_vars(ds):
-        return [k for k, v in ds.data_vars.items() if v.dims[-2:] == ("strategy", "path")]
-
-    @staticmethod
-    def node_vars(ds):
-        return [k for k, v in ds.data_vars.items() if v.dims[-3:] == ("strategy", "path", "node")]
-
-    def _daily_placeholder(self, S, T):
+    def _template(layout: RunLayout) -> xr.Dataset:
+        """The result as full-size lazy arrays (never computed) and placeholder per-day
+        variables (overwritten at the end)."""
+        S, N, T = len(layout.strategies), len(layout.nodes), layout.horizon
+        path_out = da.zeros((S, layout.paths, N_PATH_METRICS), chunks=-1)
+        node_out = da.zeros((S, layout.paths, N, N_NODE_METRICS), chunks=-1)
         acc = DailyAccumulator((S,), T)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return acc.variables(self.layout.on_hand_max, 1)
+            daily = acc.variables(layout.on_hand_max, 1)
+        return build_dataset(layout, path_out, node_out, daily)
+
+    def _array(self, name: str):
+        array = zarr.open_array(str(self.path / name), mode="r+", zarr_format=ZARR_FORMAT)
+        return array.with_config({"write_empty_chunks": True})
 
     def __call__(self, task, result):
         (s,) = task.index
         lo = task.start - self.layout.path_start
-        block = _block_dataset(result)
-        region = {"strategy": slice(s, s + 1), "path": slice(lo, lo + task.size)}
-        block.to_zarr(self.path, region=region, consolidated=False, write_empty_chunks=True)
+        step, s_step = self.chunks["path"], self.chunks["strategy"]
+        pos = lo
+        while pos < lo + task.size:  # one chunk, unless blocks and chunks are not aligned
+            key = (s // s_step, pos // step)
+            end = min(lo + task.size, (key[1] + 1) * step)
+            buffer = self.pending.get(key) or self._open(key)
+            buffer.put(s - key[0] * s_step, pos - key[1] * step, result, pos - lo, end - lo)
+            if buffer.missing == 0:
+                self._write(key, self.pending.pop(key))
+            pos = end
         self.daily.add((s,), result)
         self.done += task.size
 
+    def _bounds(self, key: tuple[int, int]) -> tuple[slice, slice]:
+        s_step, step = self.chunks["strategy"], self.chunks["path"]
+        strategies = slice(key[0] * s_step, min(len(self.layout.strategies), (key[0] + 1) * s_step))
+        paths = slice(key[1] * step, min(self.layout.paths, (key[1] + 1) * step))
+        return strategies, paths
+
+    def _open(self, key: tuple[int, int]) -> _ChunkBuffer:
+        strategies, paths = self._bounds(key)
+        lead = (strategies.stop - strategies.start, paths.stop - paths.start)
+        self.pending[key] = _ChunkBuffer(self.shapes, lead)
+        return self.pending[key]
+
+    def _write(self, key: tuple[int, int], buffer: _ChunkBuffer) -> None:
+        region = self._bounds(key)
+        for name, array in self.arrays.items():
+            array[region] = buffer.data[name]
+
     def close(self):
         _check_complete(self.layout, self.done)
+        if self.pending:  # every path arrived, so every chunk was written
+            raise ResultsError(f"run incomplete: chunks {sorted(self.pending)} not filled")
         daily = self.daily.variables(self.layout.on_hand_max, self.layout.paths)
-        day = xr.Dataset(
-            {name: (("strategy", *dims), daily[name]) for name, dims in DAILY_DIMS.items()}
-        )
-        region = {dim: slice(None) for dim in day.dims}
-        day.to_zarr(self.path, region=region, consolidated=False, write_empty_chunks=True)
+        for name in DAILY_DIMS:
+            self._array(name)[...] = daily[name]
         finish_zarr(self.path)  # the completeness marker and consolidated metadata, last
 
 
-def _block_dataset(result):
-    """One block as a Dataset of the per-path variables only (for a region write)."""
-    data = per_path_variables(result.path_out[None], result.node_out[None], ("strategy", "path"))
-    return xr.Dataset({name: (dims, values) for name, (dims, values, _) in data.items()})
+class _ChunkBuffer:
+    """The values of one chunk of every per-path variable, filled block by block."""
+
+    def __init__(self, shapes: dict[str, tuple[np.dtype, tuple[int, ...]]], lead: tuple):
+        self.data = {
+            name: np.empty((*lead, *tail), dtype) for name, (dtype, tail) in shapes.items()
+        }
+        self.missing = lead[0] * lead[1]  # path-strategies still to come
+
+    def put(self, s: int, at: int, result, lo: int, hi: int) -> None:
+        """Paths [lo, hi) of a block of strategy ``s`` (of the chunk), at path ``at``."""
+        views = {name: array[s, at : at + hi - lo] for name, array in self.data.items()}
+        fill_per_path(views, result.path_out[lo:hi], result.node_out[lo:hi])
+        self.missing -= hi - lo
 
 
 def sink_for(path: Path, layout: RunLayout, final_name: Path | None = None):

@@ -8,12 +8,14 @@ Stock points and candidate lanes are those of :mod:`resilience.scenario.queries`
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from resilience.scenario.drafts import Drafts, EntryDraft, LaneDraft
 from resilience.scenario.model import Sourcing
-from resilience.scenario.queries import candidate_lanes, stocked_items
+from resilience.scenario.queries import lanes_by_item, stocked_items
+from resilience.scenario.read_events import check_events
 from resilience.scenario.values import MAX_SURGES_PER_DC, Errors, _at, _listing
 
 
@@ -25,21 +27,45 @@ class _Net:
     drafts: Drafts
     incoming: Mapping[str, tuple[LaneDraft, ...]]
     items: Mapping[str, str]
+    # answers computed once (asked per entry or per item, they were quadratic in a plant
+    # with thousands of components)
+    _stocked: dict[str, tuple[list[str], frozenset[str]] | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _candidates: dict[tuple[str, str], list[LaneDraft]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        self._candidates.update(lanes_by_item(self.drafts.lanes.lanes, self.items))
 
     def into(self, node: str) -> tuple[LaneDraft, ...]:
         return self.incoming.get(node, ())
 
     def stocked(self, node: str) -> list[str] | None:
         """Items stocked at ``node`` (None when unknown because of an earlier error)."""
-        nodes = self.drafts.nodes
-        kind = nodes.kinds.get(node)
-        known = {"dc": node in self.items, "plant": node in nodes.boms, "supplier": True}
-        if kind is None or not known[kind]:
-            return None
-        return stocked_items(kind, self.items.get(node, ""), nodes.boms.get(node, ()))
+        hit = self._stocked_at(node)
+        return None if hit is None else hit[0]
+
+    def stocks(self, node: str, item: str) -> bool:
+        hit = self._stocked_at(node)
+        return hit is not None and item in hit[1]
+
+    def _stocked_at(self, node: str) -> tuple[list[str], frozenset[str]] | None:
+        if node not in self._stocked:
+            nodes = self.drafts.nodes
+            kind = nodes.kinds.get(node)
+            known = {"dc": node in self.items, "plant": node in nodes.boms, "supplier": True}
+            if kind is None or not known[kind]:
+                self._stocked[node] = None
+            else:
+                listed = stocked_items(kind, self.items.get(node, ""), nodes.boms.get(node, ()))
+                self._stocked[node] = (listed, frozenset(listed))
+        return self._stocked[node]
 
     def candidates(self, at: str, item: str) -> list[LaneDraft]:
-        return candidate_lanes(self.into(at), self.items, at, item)
+        """:func:`~resilience.scenario.queries.candidate_lanes` into ``at`` for ``item``."""
+        return self._candidates.get((at, item), [])
 
 
 def check_drafts(drafts: Drafts, errors: Errors) -> dict[str, str]:
@@ -58,6 +84,7 @@ def check_drafts(drafts: Drafts, errors: Errors) -> dict[str, str]:
     base_ok = check_entries(net, drafts.sourcing, drafts.stock, errors)
     check_default_sourcing(net, drafts.sourcing, base_ok, errors)
     check_surges(drafts, errors)
+    check_events(drafts, errors)
     for strategy in drafts.strategies:
         check_entries(net, strategy.sourcing, strategy.stock, errors)
     return items
@@ -90,26 +117,40 @@ def infer_dc_items(
         for n, k in nodes.kinds.items()
         if k == "dc" and n not in items and n not in nodes.bad_items
     ]
-    # DCs may feed DCs, so resolve to a fixed point (any order of declaration works).
-    changed = True
-    while changed:
-        changed = False
-        for dc in list(pending):
-            sources = [d.source for d in incoming.get(dc, ())]
-            if not sources or any(s not in items for s in sources):
-                continue
-            pending.remove(dc)
-            carried = {s: items[s] for s in sources}
-            if len(set(carried.values())) == 1:
-                items[dc] = next(iter(carried.values()))
-                changed = True
-            else:
-                listing = ", ".join(f"{item!r} from {s}" for s, item in carried.items())
-                errors.add(
-                    _at(_at("nodes", dc), "item"),
-                    f"not given and cannot be inferred: incoming lanes carry different "
-                    f"items ({listing}), a dc stocks one item",
-                )
+    # DCs may feed DCs, so resolve to a fixed point (any order of declaration works). As
+    # passes over the pending dcs in declaration order, each seeing what the pass before
+    # it resolved; but a pass looks only at the dcs one of whose sources has just become
+    # known (a full pass per change was quadratic in a chain of dcs): (pass, position)
+    # keys a heap, so every dc is judged, and every error found, in the same order.
+    order = {dc: i for i, dc in enumerate(pending)}
+    feeds: dict[str, list[str]] = {}  # source -> the pending dcs it has a lane into
+    for dc in pending:
+        for d in incoming.get(dc, ()):
+            feeds.setdefault(d.source, []).append(dc)
+    waiting = set(pending)
+    heap = [(0, i, dc) for i, dc in enumerate(pending)]
+    while heap:
+        round_, i, dc = heapq.heappop(heap)
+        if dc not in waiting:
+            continue
+        sources = [d.source for d in incoming.get(dc, ())]
+        if not sources or any(s not in items for s in sources):
+            continue
+        waiting.discard(dc)
+        carried = {s: items[s] for s in sources}
+        if len(set(carried.values())) == 1:
+            items[dc] = next(iter(carried.values()))
+            for buyer in feeds.get(dc, ()):
+                j = order[buyer]
+                heapq.heappush(heap, (round_ if j > i else round_ + 1, j, buyer))
+        else:
+            listing = ", ".join(f"{item!r} from {s}" for s, item in carried.items())
+            errors.add(
+                _at(_at("nodes", dc), "item"),
+                f"not given and cannot be inferred: incoming lanes carry different "
+                f"items ({listing}), a dc stocks one item",
+            )
+    pending = [dc for dc in pending if dc in waiting]
     # Those with demand downstream are reported by check_demand ("no lane brings it").
     needing = set(_dcs_with_demand_downstream(drafts, incoming))
     for dc in pending:
@@ -193,8 +234,9 @@ def check_components(net: _Net, errors: Errors) -> None:
     for plant, bom in net.drafts.nodes.boms.items():
         into = net.into(plant)
         carried = {net.items.get(d.source) for d in into}
+        unknown_source = any(d.source not in net.items for d in into)
         for comp in bom:
-            if comp not in carried and not any(d.source not in net.items for d in into):
+            if comp not in carried and not unknown_source:
                 errors.add(
                     _at(_at(_at("nodes", plant), "bom"), comp),
                     f"no lane into {plant} carries {comp!r}, "
@@ -241,7 +283,7 @@ def _is_stock_point(net: _Net, entry: EntryDraft, need_item: bool, errors: Error
         return False
     if entry.item is None:
         return not need_item
-    if entry.item not in stocked:
+    if not net.stocks(entry.at, entry.item):
         errors.add(
             _at(entry.place, "item"),
             f"must be an item stocked at {entry.at} ({_listing(stocked)}), got {entry.item!r}",

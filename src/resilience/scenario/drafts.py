@@ -14,6 +14,7 @@ from typing import Any
 
 from resilience.scenario.model import (
     DemandSurge,
+    Event,
     Lane,
     LaneShock,
     Region,
@@ -37,6 +38,9 @@ class NodeNames:
     @classmethod
     def of(cls, declared: tuple[str, ...], readable: bool) -> NodeNames:
         return cls(declared, readable, frozenset(declared))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._known
 
     def ref(self, r: Reader, data: Mapping[Any, Any], key: str, place: str) -> str | None:
         """``data[key]`` as a declared node, or None (reported) when missing or unknown."""
@@ -126,10 +130,19 @@ class EntryDraft:
 
 
 @dataclass(frozen=True)
+class EventDraft:
+    """A scripted event read from the file (``events[i]``), awaiting the check pass."""
+
+    place: str
+    event: Event | None  # None: some field could not be read (already reported)
+
+
+@dataclass(frozen=True)
 class StrategyDraft:
-    strategy: Strategy  # with the entries that read cleanly
+    strategy: Strategy  # with the entries (and events) that read cleanly
     sourcing: tuple[EntryDraft, ...]
     stock: tuple[EntryDraft, ...]
+    events: tuple[EventDraft, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,3 +164,5 @@ class Drafts:
     lane_shocks: tuple[LaneShock, ...]
     surges: tuple[DemandSurge, ...]
     strategies: tuple[StrategyDraft, ...]
+    events: tuple[EventDraft, ...] = ()
+    random_disruptions: Any = True

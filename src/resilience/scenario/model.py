@@ -16,6 +16,7 @@ SourcingMode = Literal["split", "failover"]
 DemandMode = Literal["lost_sales", "backorder"]
 DurationDistribution = Literal["geometric", "lognormal", "pareto"]
 DemandDistribution = Literal["poisson", "deterministic"]
+EventKind = Literal["node_outage", "regional_shock", "lane_disruption", "demand_surge"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Node:
     holding_cost_per_unit_day: float = 0.0
     lost_sale_margin: float = 0.0  # dc: cost per lost unit
     backlog_penalty_per_unit_day: float = 0.0  # dc: cost per backlogged unit-day
+    ttr_days: int | None = None  # time-to-recover of a full outage (resilience stress input)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,37 @@ class DemandSurge(Shock):
 
 
 @dataclass(frozen=True)
+class Event:
+    """A scripted event: acts on days ``start_day .. start_day + duration_days - 1`` (cut
+    at the horizon) on top of the random processes, and draws no random number.
+
+    ``node_outage``: ``node`` works at ``capacity_fraction`` (0: DOWN); ``regional_shock``:
+    every node of ``region`` does; ``lane_disruption``: shipments dispatched on ``lanes``
+    (keys "source->destination") take ``extra_lead_time_days`` more, or none is dispatched
+    (``closed``); ``demand_surge``: the demand mean of ``dcs`` is multiplied by
+    ``multiplier``. docs/model.md ("Scripted events") says how they combine.
+    """
+
+    kind: EventKind
+    start_day: int
+    duration_days: int
+    name: str = ""
+    node: str | None = None
+    region: str | None = None
+    lanes: tuple[str, ...] = ()
+    dcs: tuple[str, ...] = ()
+    capacity_fraction: float = 0.0
+    extra_lead_time_days: int = 0
+    closed: bool = False
+    multiplier: float = 1.0
+
+    @property
+    def end_day(self) -> int:
+        """The first day after the event (exclusive end)."""
+        return self.start_day + self.duration_days
+
+
+@dataclass(frozen=True)
 class Sourcing:
     """How the stock point ``at`` buys ``item``: shares per source node, and the mode."""
 
@@ -139,6 +172,8 @@ class Strategy:
     buffer_days: float | None = None
     stock: tuple[StockPolicy, ...] = ()
     sourcing: tuple[Sourcing, ...] = ()
+    events: tuple[Event, ...] = ()  # appended to the scenario's events
+    random_disruptions: bool | None = None  # None: the scenario's setting
 
 
 @dataclass(frozen=True)
@@ -158,6 +193,11 @@ class Scenario:
     lane_shocks: tuple[LaneShock, ...] = ()
     demand_surges: tuple[DemandSurge, ...] = ()
     strategies: tuple[Strategy, ...] = (Strategy("base"),)
+    events: tuple[Event, ...] = ()  # scripted events (every strategy), in file order
+    random_disruptions: bool = True  # False: random processes have no effect (still drawn)
+    # The first day from which `first_unmet_day` looks for unmet demand. Not a file key:
+    # `resilience stress` sets it to the outage start (dataclasses.replace).
+    watch_day: int = 0
     source_text: str = ""  # the YAML as loaded (for provenance in results)
     source_path: str | None = None
 
@@ -176,3 +216,18 @@ class Scenario:
     @property
     def strategy_names(self) -> list[str]:
         return [s.name for s in self.strategies]
+
+    def events_of(self, strategy: Strategy | str) -> tuple[Event, ...]:
+        """The scripted events of ``strategy``: the scenario's, then the strategy's own."""
+        if isinstance(strategy, str):
+            strategy = self.strategy(strategy)
+        return self.events + strategy.events
+
+    def random_disruptions_of(self, strategy: Strategy | str) -> bool:
+        """Whether the random processes act under ``strategy`` (its setting, else the
+        scenario's)."""
+        if isinstance(strategy, str):
+            strategy = self.strategy(strategy)
+        if strategy.random_disruptions is not None:
+            return strategy.random_disruptions
+        return self.random_disruptions

@@ -9,6 +9,8 @@ disagree on what a stock point or a candidate lane is.
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Iterable, Mapping
 from typing import Protocol, TypeVar
 
@@ -17,11 +19,17 @@ from resilience.scenario.model import Lane, Scenario, Sourcing, StockPolicy, Str
 __all__ = [
     "candidate_lanes",
     "candidate_sources",
+    "expected_outflow",
+    "lanes_by_item",
+    "order_up_to_level",
+    "poisson_table_top",
     "processing_order",
     "resolve_sourcing",
+    "stock_policies",
     "stock_policy",
     "stock_points",
     "stocked_items",
+    "surge_multipliers",
 ]
 
 
@@ -74,6 +82,18 @@ def candidate_lanes(lanes: Iterable[_L], items: Mapping[str, str], at: str, item
     lane drafts of a file being checked (whose ``items`` may still lack some nodes).
     """
     return [lane for lane in lanes if lane.destination == at and items.get(lane.source) == item]
+
+
+def lanes_by_item(lanes: Iterable[_L], items: Mapping[str, str]) -> dict[tuple[str, str], list[_L]]:
+    """:func:`candidate_lanes` of every (destination, item) at once, each in lane order:
+    one pass over the lanes, where asking stock point by stock point is quadratic (a
+    plant with thousands of components, each by its own lane)."""
+    index: dict[tuple[str, str], list[_L]] = {}
+    for lane in lanes:
+        item = items.get(lane.source)
+        if item is not None:
+            index.setdefault((lane.destination, item), []).append(lane)
+    return index
 
 
 def candidate_sources(scenario: Scenario, at: str, item: str) -> list[Lane]:
@@ -131,13 +151,13 @@ def resolve_sourcing(
     entries = {(s.at, s.item): s for s in scenario.sourcing}
     if strategy is not None:
         entries.update({(s.at, s.item): s for s in strategy.sourcing})
-    items = {n.name: n.item for n in scenario.nodes}
+    candidates = lanes_by_item(scenario.lanes, {n.name: n.item for n in scenario.nodes})
     resolved = {}
     for at, item in stock_points(scenario):
         if (at, item) in entries:
             resolved[(at, item)] = entries[(at, item)]
             continue
-        lanes = candidate_lanes(scenario.lanes, items, at, item)
+        lanes = candidates.get((at, item), [])
         shares = {lane.source: 1.0 / len(lanes) for lane in lanes}
         resolved[(at, item)] = Sourcing(at=at, item=item, mode="split", shares=shares)
     return resolved
@@ -147,22 +167,50 @@ def stock_policy(scenario: Scenario, strategy: Strategy, at: str, item: str) -> 
     """The stock policy of (``at``, ``item``) under ``strategy``, by the precedence of
     :class:`~resilience.scenario.model.Strategy`: the strategy's ``stock`` entries, its
     ``buffer_days``, the base ``stock`` entries, then the base ``buffer_days``."""
+    return _StockIndex(scenario, strategy).policy(at, item)
 
-    def match(entries: Iterable[StockPolicy]) -> StockPolicy | None:
-        for e in entries:
-            if e.at == at and e.item in (None, item):
-                return e
-        return None
 
-    hit = match(strategy.stock)
-    if hit is not None:
-        return hit
-    if strategy.buffer_days is not None:
-        return StockPolicy(at=at, item=item, buffer_days=strategy.buffer_days)
-    hit = match(scenario.stock)
-    if hit is not None:
-        return hit
-    return StockPolicy(at=at, item=item, buffer_days=scenario.buffer_days)
+def stock_policies(scenario: Scenario, strategy: Strategy) -> dict[tuple[str, str], StockPolicy]:
+    """:func:`stock_policy` of every stock point (in :func:`stock_points` order), with the
+    entries indexed once rather than scanned per stock point."""
+    index = _StockIndex(scenario, strategy)
+    return {(at, item): index.policy(at, item) for at, item in stock_points(scenario)}
+
+
+class _StockIndex:
+    """The first entry matching each (at, item) and (at, every item), by list position."""
+
+    def __init__(self, scenario: Scenario, strategy: Strategy) -> None:
+        self.scenario = scenario
+        self.strategy = strategy
+        self.own = self._first(strategy.stock)
+        self.base = self._first(scenario.stock)
+
+    @staticmethod
+    def _first(
+        entries: Iterable[StockPolicy],
+    ) -> dict[tuple[str, str | None], tuple[int, StockPolicy]]:
+        first: dict[tuple[str, str | None], tuple[int, StockPolicy]] = {}
+        for i, e in enumerate(entries):
+            first.setdefault((e.at, e.item), (i, e))
+        return first
+
+    @staticmethod
+    def _match(first, at: str, item: str) -> StockPolicy | None:
+        # the entry earliest in the list among those for this item and for every item
+        hits = [h for h in (first.get((at, item)), first.get((at, None))) if h is not None]
+        return min(hits, key=lambda h: h[0])[1] if hits else None
+
+    def policy(self, at: str, item: str) -> StockPolicy:
+        hit = self._match(self.own, at, item)
+        if hit is not None:
+            return hit
+        if self.strategy.buffer_days is not None:
+            return StockPolicy(at=at, item=item, buffer_days=self.strategy.buffer_days)
+        hit = self._match(self.base, at, item)
+        if hit is not None:
+            return hit
+        return StockPolicy(at=at, item=item, buffer_days=self.scenario.buffer_days)
 
 
 def processing_order(scenario: Scenario) -> list[int]:
@@ -179,15 +227,90 @@ def processing_order(scenario: Scenario) -> list[int]:
     for lane in scenario.lanes:
         buyers_left[index[lane.source]] += 1
         sources_of[index[lane.destination]].append(index[lane.source])
+    # the ready nodes in a heap: the first declared of them is placed next
+    ready = [i for i in range(len(scenario.nodes)) if buyers_left[i] == 0]
+    heapq.heapify(ready)
     order: list[int] = []
-    placed = [False] * len(scenario.nodes)
-    while len(order) < len(scenario.nodes):
-        ready = [i for i in range(len(scenario.nodes)) if not placed[i] and buyers_left[i] == 0]
-        if not ready:
-            raise ValueError("the lane network has a cycle")
-        i = ready[0]
-        placed[i] = True
+    while ready:
+        i = heapq.heappop(ready)
         order.append(i)
         for s in sources_of[i]:
             buyers_left[s] -= 1
+            if buyers_left[s] == 0:
+                heapq.heappush(ready, s)
+    if len(order) < len(scenario.nodes):
+        raise ValueError("the lane network has a cycle")
     return order
+
+
+def expected_outflow(
+    scenario: Scenario, sourcing: Mapping[tuple[str, str], Sourcing]
+) -> dict[tuple[str, str], float]:
+    """Mean daily outflow of each stock point: DC demand means (not surged) propagated up
+    by sourcing shares and bills of materials (``sourcing``: :func:`resolve_sourcing`)."""
+    nodes = {n.name: n for n in scenario.nodes}
+    made = {n.name: 0.0 for n in scenario.nodes}  # units a node ships per day
+    outflow = {key: 0.0 for key in stock_points(scenario)}
+    for i in processing_order(scenario):
+        node = scenario.nodes[i]
+        if node.kind == "dc":
+            key = (node.name, node.item)
+            outflow[key] += made[node.name] + (node.demand.mean_per_day if node.demand else 0.0)
+            keys = [key]
+        elif node.kind == "plant":
+            for item, qty in node.bom.items():
+                outflow[(node.name, item)] += made[node.name] * qty
+            keys = [(node.name, item) for item in node.bom]
+        else:
+            keys = []
+        for key in keys:
+            for source, share in sourcing[key].shares.items():
+                if share > 0:
+                    made[nodes[source].name] += outflow[key] * share
+    return outflow
+
+
+def order_up_to_level(policy: StockPolicy, outflow: float, lead: int) -> float:
+    """Level S of a stock point under ``policy``: as given, or mean ``outflow`` x (``lead``,
+    the longest active lead time, at least 1, + buffer days), rounded up. Not finite
+    (unrounded) when the product overflows: validation refuses such a level."""
+    if policy.order_up_to is not None:
+        return float(policy.order_up_to)
+    cover = max(lead, 1) + float(policy.buffer_days or 0.0)
+    # ceil with a tolerance so 100 x 1.0 stays 100 despite binary round-off
+    level = outflow * cover - 1e-9
+    return float(math.ceil(level)) if math.isfinite(level) else level
+
+
+def surge_multipliers(scenario: Scenario) -> list[tuple[list[int], list[float]]]:
+    """Per dc (declaration order): the surges covering it (indices into
+    ``demand_surges``) and the demand multiplier of each combination of them, indexed by
+    bitmask (bit b: the b-th covering surge is active), multiplied in bit order."""
+    dcs = [n.name for n in scenario.nodes if n.kind == "dc"]
+    covering: dict[str, list[int]] = {name: [] for name in dcs}
+    for m, surge in enumerate(scenario.demand_surges):
+        for name in surge.dcs:
+            covering[name].append(m)
+    result = []
+    for name in dcs:
+        surges = covering[name]
+        k = len(surges)
+        mults = []
+        for mask in range(2**k):
+            mult = 1.0
+            for b in range(k):
+                if mask >> b & 1:
+                    mult *= scenario.demand_surges[surges[b]].multiplier
+            mults.append(mult)
+        result.append((surges, mults))
+    return result
+
+
+def poisson_table_top(mean: float) -> float:
+    """Largest demand K of the Poisson(``mean``) table the compiler builds (entries
+    0..K): mean + 12 sd + 20, rounded up, so the truncated tail mass is far below 1e-20;
+    0 for a mean <= 0, inf when not finite."""
+    if mean <= 0:
+        return 0.0
+    top = mean + 12.0 * math.sqrt(mean) + 20.0
+    return float(math.ceil(top)) if math.isfinite(top) else math.inf

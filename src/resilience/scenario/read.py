@@ -10,10 +10,10 @@ shock and strategy sections are read by :mod:`resilience.scenario.read_entries`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from resilience.scenario import read_entries
+from resilience.scenario import read_entries, read_events
 from resilience.scenario.drafts import (
     Drafts,
     LaneDraft,
@@ -33,6 +33,7 @@ from resilience.scenario.model import (
 from resilience.scenario.values import (
     _BAD,
     CAPACITY,
+    COST,
     DAYS,
     END_PROBABILITY,
     FRACTION,
@@ -77,8 +78,10 @@ TOP_KEYS = (
     "lane_shocks",
     "demand_surges",
     "strategies",
+    "events",
+    "random_disruptions",
 )
-_COMMON_NODE_KEYS = ("kind", "region", "item", "capacity_per_day", "outage")
+_COMMON_NODE_KEYS = ("kind", "region", "item", "capacity_per_day", "outage", "ttr_days")
 NODE_KEYS = {
     "supplier": _COMMON_NODE_KEYS,
     "plant": (*_COMMON_NODE_KEYS, "bom", "holding_cost_per_unit_day"),
@@ -119,6 +122,7 @@ LANE_KEYS = (
     "qualification_cost_per_day",
 )
 REGION_SHOCK_KEYS = ("name", *read_entries.SHOCK_RATE_KEYS, "capacity_fraction")
+TTR_DAYS = read_events.DURATION  # whole days >= 1
 
 
 def read_document(data: Any, errors: Errors) -> Drafts | None:
@@ -147,6 +151,10 @@ def read_document(data: Any, errors: Errors) -> Drafts | None:
     lane_shocks = read_entries.read_lane_shocks(r, data, lanes)
     surges = read_entries.read_surges(r, data, nodes)
     strategies = read_entries.read_strategies(r, data, nodes.names)
+    # scripted events (top level, then each strategy's own) and the random switch
+    events = read_events.read_events(r, data, "", nodes, lanes, region_names)
+    random_disruptions = read_events.read_random(r, data, "")
+    strategies = read_events.read_strategy_events(r, data, strategies, nodes, lanes, region_names)
     defined = [s.strategy.name for s in strategies]
     if isinstance(baseline, str) and baseline and defined and baseline not in defined:
         r.error(
@@ -169,6 +177,8 @@ def read_document(data: Any, errors: Errors) -> Drafts | None:
         lane_shocks=lane_shocks,
         surges=surges,
         strategies=strategies,
+        events=events,
+        random_disruptions=random_disruptions,
     )
 
 
@@ -241,7 +251,7 @@ def _read_region_shock(
 
 
 def read_nodes(
-    r: Reader, data: Mapping[Any, Any], region_names: tuple[str, ...] | None
+    r: Reader, data: Mapping[Any, Any], region_names: Collection[str] | None
 ) -> NodeDrafts:
     if "nodes" not in data:
         r.error("nodes", "required key missing, must be a mapping of node name -> node")
@@ -251,24 +261,26 @@ def read_nodes(
         return NodeDrafts.of(NodeNames(), {})
     if not body:
         r.error("nodes", "must declare at least one node, got an empty mapping")
+    # in declaration order (for messages), looked up in constant time (8,000 regions)
+    regions = None if region_names is None else dict.fromkeys(region_names)
     # Declared up front so lanes may name nodes in any order.
     names = NodeNames.of(tuple(n for n in body if NODE_NAME.convert(n) is not _BAD), True)
     nodes: dict[str, NodeDraft] = {}
     for name, raw in body.items():
-        if name not in names.declared:
+        if name not in names:  # a set lookup: `declared` is a tuple (quadratic in nodes)
             r.error(
                 _at("nodes", name),
                 f"node name must be {NODE_NAME.describe()}, got {_show(name)}",
             )
             continue
-        node = read_node(r, name, raw, _at("nodes", name), region_names)
+        node = read_node(r, name, raw, _at("nodes", name), regions)
         if node is not None:
             nodes[name] = node
     return NodeDrafts.of(names, nodes)
 
 
 def read_node(
-    r: Reader, name: str, raw: Any, place: str, region_names: tuple[str, ...] | None
+    r: Reader, name: str, raw: Any, place: str, region_names: Collection[str] | None
 ) -> NodeDraft | None:
     """One node's body; None when it is not a mapping or its kind is invalid (reported)."""
     node = r.mapping(raw, place, "a mapping (kind, region, ...)")
@@ -291,6 +303,8 @@ def read_node(
         "outage": read_outage(r, node["outage"], _at(place, "outage"))
         if "outage" in node
         else None,
+        # time-to-recover of a full outage, the input of `resilience stress`
+        "ttr_days": r.value(node, "ttr_days", place, TTR_DAYS, default=None),
     }
     bom = demand = None
     if kind == "plant":
@@ -299,10 +313,10 @@ def read_node(
     if kind == "dc":
         fields["demand"], demand = read_demand(r, node, place)
         for key in ("lost_sale_margin", "backlog_penalty_per_unit_day"):
-            fields[key] = r.value(node, key, place, NON_NEGATIVE, default=0.0)
+            fields[key] = r.value(node, key, place, COST, default=0.0)
     if kind != "supplier":
         fields["holding_cost_per_unit_day"] = r.value(
-            node, "holding_cost_per_unit_day", place, NON_NEGATIVE, default=0.0
+            node, "holding_cost_per_unit_day", place, COST, default=0.0
         )
     ok = item is not _BAD
     return NodeDraft(kind, item if ok else None, ok, bom, demand, fields)
@@ -432,12 +446,12 @@ def read_lanes(r: Reader, data: Mapping[Any, Any], names: NodeNames) -> LaneDraf
         destination = names.ref(r, lane, "to", place)
         fields = {
             "lead_time_days": r.value(lane, "lead_time_days", place, DAYS, required=True),
-            "unit_cost": r.value(lane, "unit_cost", place, NON_NEGATIVE, default=0.0),
+            "unit_cost": r.value(lane, "unit_cost", place, COST, default=0.0),
             "capacity_per_day": r.value(
                 lane, "capacity_per_day", place, CAPACITY, default=math.inf
             ),
             "qualification_cost_per_day": r.value(
-                lane, "qualification_cost_per_day", place, NON_NEGATIVE, default=0.0
+                lane, "qualification_cost_per_day", place, COST, default=0.0
             ),
         }
         if source is None or destination is None:

@@ -52,7 +52,8 @@ LANE_SHOCK_KEYS = ("lanes", *SHOCK_RATE_KEYS, "extra_lead_time_days")
 SURGE_KEYS = ("dcs", *SHOCK_RATE_KEYS, "multiplier")
 SOURCING_KEYS = ("at", "item", "mode", "shares")
 STOCK_KEYS = ("at", "item", "buffer_days", "order_up_to")
-STRATEGY_KEYS = ("description", "buffer_days", "stock", "sourcing")
+# events and random_disruptions are read by resilience.scenario.read_events
+STRATEGY_KEYS = ("description", "buffer_days", "stock", "sourcing", "events", "random_disruptions")
 
 _EntryReader = Callable[[Reader, NodeNames, Mapping[Any, Any], str], EntryDraft]
 
@@ -210,17 +211,19 @@ def read_lane_shocks(
         r.keys(body, place, LANE_SHOCK_KEYS)
         listed = _name_list(r, body, "lanes", place, "lanes 'source->destination'")
         keys: list[str] = []
+        seen: set[str] = set()  # a set: `key in keys` made long lists quadratic
         for i, raw in enumerate(listed or []):
             where = f"{place}.lanes[{i}]"
             if not isinstance(raw, str) or "->" not in raw:
                 r.error(where, f"must be a lane 'source->destination', got {_show(raw)}")
                 continue
             key = "->".join(part.strip() for part in raw.split("->", 1))
-            if key in keys:
+            if key in seen:
                 r.error(where, f"lane {key} listed twice")
             elif key not in lanes.keys and lanes.complete:
                 r.error(where, unknown("lane", key, lanes.keys))
             keys.append(key)
+            seen.add(key)
         start, end = r.shock_rates(body, place)
         extra = r.value(body, "extra_lead_time_days", place, DAYS, required=True)
         if listed and len(keys) == len(listed) and _BAD not in (start, end, extra):
@@ -234,14 +237,16 @@ def read_surges(r: Reader, data: Mapping[Any, Any], nodes: NodeDrafts) -> tuple[
         r.keys(body, place, SURGE_KEYS)
         listed = _name_list(r, body, "dcs", place, "dcs")
         dcs: list[str] = []
+        seen: set[str] = set()
         for i, raw in enumerate(listed or []):
             where = f"{place}.dcs[{i}]"
             dc = nodes.names.check(r, raw, where)
             if dc is None:
                 continue
-            if dc in dcs:
+            if dc in seen:
                 r.error(where, f"dc {dc!r} listed twice")
                 continue
+            seen.add(dc)
             kind = nodes.kinds.get(dc)
             if kind is not None and kind != "dc":
                 r.error(where, f"surges cover dcs only, got {dc!r} (a {kind})")

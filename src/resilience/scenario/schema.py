@@ -12,7 +12,11 @@ every field on its own (types, ranges, unknown and missing keys, references to d
 names); the second (:mod:`~resilience.scenario.check`) checks the network as a whole
 (items carried by lanes, cycles, sources, sourcing shares, strategies). The second pass
 only judges what the first one read cleanly, so a single typo gives a single error rather
-than a cascade. This module loads the YAML, runs the passes and builds the Scenario.
+than a cascade. A third (:mod:`~resilience.scenario.bounds`) bounds what compiling the
+sound scenario would compute, so that a file that validates also runs. This module
+loads the YAML (refusing, placed, what PyYAML would raise raw: control characters,
+nesting too deep for its parser, impossible dates, over-long integers; and files that
+are not regular or too large), runs the passes and builds the Scenario.
 """
 
 from __future__ import annotations

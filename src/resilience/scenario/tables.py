@@ -104,7 +104,13 @@ def _read_table(path: Path, shown: str, section: str, errors: list[str]) -> list
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(f"{section}.csv: {shown}: cannot read the table ({exc})")
         return None
-    reader = csv.reader(text.splitlines())
+    parser = csv.reader(text.splitlines())
+    try:
+        parsed = list(parser)
+    except csv.Error as exc:  # e.g. a cell over the csv module's 128 KiB field limit
+        errors.append(f"{shown} row {parser.line_num}: cannot read the table ({exc})")
+        return None
+    reader = iter(parsed)
     header = next(reader, None)
     if not header:
         errors.append(f"{section}.csv: {shown}: empty, needs a header row")

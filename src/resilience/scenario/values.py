@@ -23,6 +23,41 @@ MAX_SURGES_PER_DC = 8
 #: How far sourcing shares may sum from 1.
 SHARE_TOLERANCE = 1e-9
 
+# Bounds on what a scenario makes the compiler and the kernel compute. Each keeps a
+# derived quantity finite and its memory bounded, so a file that validates also runs;
+# scenario/bounds.py checks them, each error placed where the value comes from.
+#: Cost per unit (unit_cost, holding_cost_per_unit_day, lost_sale_margin,
+#: backlog_penalty_per_unit_day) or per day (qualification_cost_per_day): a run's costs
+#: are sums of units x cost over up to 36,500 days, and costs of 1e308 give total_cost =
+#: inf; at 1e15 per unit every total stays finite.
+MAX_COST = 1e15
+#: Units a day that one dc may be asked (demand mean x surge multipliers, deterministic
+#: demand) or one stock point may ship on average (demand carried up through shares and
+#: bills of materials): order-up-to levels are this x days of cover, and 1e308 x 2
+#: overflows to inf in the compiler.
+MAX_UNITS_PER_DAY = 1e12
+#: Units a network may hold on hand at once, summed over its stock points: its
+#: order-up-to levels, plus (backorder mode) the backlog an impaired dc may be
+#: replenished for. The daily on-hand mean is an exact int64 sum over paths of
+#: round(on hand x 2**8) (kernels/simulate.py ON_HAND_FIXED_POINT), so a network that
+#: can hold X units runs at most 2**63 / (256 X) paths: 1,029 at this limit (the engine
+#: refuses more paths than a network allows, engine/plan.py).
+MAX_ON_HAND_UNITS = 3.5e13
+#: Entries of one Poisson demand table: the compiler tabulates the inverse CDF of every
+#: dc's demand (for each combination of its surges) on 0 .. mean + 12 sd + 20, with a
+#: guide table 8 times as long: 72 bytes an entry, 72 MB at this limit (a mean up to
+#: about 988,000 a day). The kernel reads a drawn demand as the table index, so a table
+#: cannot start above 0: a larger mean needs distribution: deterministic or a larger unit.
+MAX_POISSON_TABLE = 10**6
+#: Entries of every Poisson table of one network together (576 MB with the guide tables).
+MAX_POISSON_ENTRIES = 8 * 10**6
+#: Longest pipeline: a lane's lead time plus the extra days of every lane shock on it
+#: (all may be active at once). The kernel keeps a ring of this many days per stock point.
+MAX_PIPELINE_DAYS = 2 * MAX_HORIZON_DAYS
+#: Pipeline days x stock points: the kernel's ring buffer holds that many float64 for
+#: each of 32 paths in lockstep per thread, 1 GiB at this limit.
+MAX_PIPELINE_CELLS = 2**22
+
 # Node names end up in lane keys "a->b" and in places, so keep them plain.
 _NODE_NAME = re.compile(r"^[\w.\-]+$")
 _SIMPLE_KEY = re.compile(r"^[\w\-]+$")
@@ -56,9 +91,18 @@ def _show(value: Any) -> str:
         text = repr(value)
         return text if len(text) <= 60 else text[:56] + "...'"
     if isinstance(value, numbers.Integral):
-        return str(int(value))
+        number = int(value)
+        if number.bit_length() > 64:  # str() of a huge int is slow, then refused (4300 digits)
+            digits = int(number.bit_length() * math.log10(2)) + 1
+            return f"an integer of about {digits} digits"
+        return str(number)
     if isinstance(value, numbers.Real):
-        return repr(float(value))
+        try:
+            number = float(value)
+        except OverflowError:
+            return f"a {type(value).__name__} too large for a float"
+        # repr writes 2e15 as 2000000000000000.0: past 1e15 the exponent reads better
+        return f"{number:g}" if math.isfinite(number) and abs(number) >= 1e15 else repr(number)
     return f"a {type(value).__name__}"
 
 
@@ -72,7 +116,8 @@ class _Number:
     hi_open: bool = False
     integer: bool = False
     allow_inf: bool = False
-    cap: int | None = None
+    cap: float | None = None
+    cap_reason: str = "sanity limit"
     noun: str = ""
 
     def describe(self) -> str:
@@ -89,17 +134,22 @@ class _Number:
         # bool is an int subclass in Python, but `true` is never a sensible quantity.
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return _BAD
-        if self.integer:
-            if isinstance(value, numbers.Integral):
-                number: float = int(value)
-            elif float(value).is_integer():
+        if self.integer and isinstance(value, numbers.Integral):
+            number: float = int(value)
+        else:
+            try:
+                as_float = float(value)
+            except OverflowError:  # beyond a float's range (1.8e308), e.g. 10**400
+                return _BAD
+            if self.integer:
+                if not as_float.is_integer():
+                    return _BAD
                 number = int(value)
             else:
-                return _BAD
-        else:
-            number = float(value)
-            if math.isnan(number) or (math.isinf(number) and not (self.allow_inf and number > 0)):
-                return _BAD
+                number = as_float
+                infinite = math.isinf(number) and not (self.allow_inf and number > 0)
+                if math.isnan(number) or infinite:
+                    return _BAD
         if self.lo is not None and (number <= self.lo if self.lo_open else number < self.lo):
             return _BAD
         if self.hi is not None and (number >= self.hi if self.hi_open else number > self.hi):
@@ -144,6 +194,7 @@ MEAN_DAYS = _Number(lo=1.0)
 NON_NEGATIVE = _Number(lo=0.0)
 POSITIVE = _Number(lo=0.0, lo_open=True)
 CAPACITY = _Number(lo=0.0, allow_inf=True)
+COST = _Number(lo=0.0, cap=MAX_COST, cap_reason="larger costs can make total_cost overflow")
 DAYS = _Number(lo=0, integer=True, cap=MAX_HORIZON_DAYS)
 HORIZON = _Number(lo=1, integer=True, cap=MAX_HORIZON_DAYS)
 FRACTION = _Number(lo=0.0, hi=1.0, hi_open=True)
@@ -271,8 +322,9 @@ class Reader:
         if converted is _BAD:
             self.error(_at(place, key), f"must be {spec.describe()}, got {_show(raw)}")
         elif isinstance(spec, _Number) and spec.cap is not None and converted > spec.cap:
+            cap = spec.cap if isinstance(spec.cap, int) else _fmt(spec.cap)
             self.error(
-                _at(place, key), f"must be at most {spec.cap} (sanity limit), got {_show(raw)}"
+                _at(place, key), f"must be at most {cap} ({spec.cap_reason}), got {_show(raw)}"
             )
             return _BAD
         return converted

@@ -1,16 +1,21 @@
 """The resumable part store of a sweep, and the engine sink that fills it.
 
 Each finished job is written atomically to its own folder in ``.OUT.parts/`` beside
-``OUT``, so an interrupted sweep restarted with the same command skips what is done.
+``OUT``, so an interrupted sweep restarted with the same command skips what is done. A
+part that cannot be read back (a truncated or garbled file) is named in a warning,
+discarded and simulated again; the parts of a sweep whose result ``OUT`` is whole (one
+killed between writing ``OUT`` and removing its parts) are removed by the next run of it.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import uuid
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +25,13 @@ from resilience.engine import Task
 from resilience.errors import SweepError
 from resilience.kernels.simulate import N_NODE_METRICS, N_PATH_METRICS
 from resilience.results import NODE_DTYPE, MemorySink, RunLayout
-from resilience.results.store import check_output
+from resilience.results.store import check_output, is_result, store_problem, unreadable_part
 from resilience.sweeps.plan import SweepPlan
 from resilience.sweeps.summary import summarize
 
 __all__ = ["DAILY_FIELDS", "PartStore"]
+
+log = logging.getLogger(__name__)
 
 #: The per-day integer sums a job folder keeps (``daily.npz``), in ``daily_variables`` order.
 DAILY_FIELDS = ("fill_hist", "on_hand_hist", "fill_sum", "on_hand_sum")
@@ -96,8 +103,77 @@ class PartStore:
     def has(self, key: str) -> bool:
         return self.path(key).is_dir()
 
+    def usable(self, key: str, paths: int, nodes: int, summary_only: bool) -> bool:
+        """Whether the part ``key`` is finished and reads back whole; one that does not is
+        named in a warning and discarded, so that its job is simulated again."""
+        if not self.has(key):
+            return False
+        folder = self.path(key)
+        problem = _part_problem(folder, paths, nodes, summary_only)
+        if problem is None:
+            return True
+        log.warning(
+            "%s: discarding the finished part %s (%s); its job is simulated again",
+            self.dir,
+            folder.name,
+            problem,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+        return False
+
+    def remove_if_finished(self) -> bool:
+        """Remove ``.OUT.parts/`` when ``OUT`` is a whole result and the parts are this
+        sweep's (their manifest) and nobody holds their lock: what a sweep killed between
+        writing ``OUT`` and removing its parts leaves. Call it holding the lock of ``OUT``;
+        returns whether they were removed."""
+        if not self.dir.is_dir() or not is_result(self.out) or store_problem(self.out):
+            return False
+        try:
+            manifest = json.loads((self.dir / "manifest.json").read_text())
+        except (OSError, ValueError):
+            return False
+        if manifest != self.identity:
+            return False  # another sweep's (or another version's): left to its owner
+        try:
+            with open(self.dir / "lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.remove()
+        except OSError:  # held: that sweep is running (an older one, not locking OUT)
+            return False
+        log.info("removed %s, the finished parts of the sweep that wrote %s", self.dir, self.out)
+        return True
+
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _part_problem(folder: Path, paths: int, nodes: int, summary_only: bool) -> str | None:
+    """What makes the part in ``folder`` unreadable (a file missing, truncated or not
+    decodable, an array of the wrong shape), or None."""
+    if summary_only:
+        summary = folder / "summary.nc"
+        if not summary.is_file():
+            return "summary.nc is missing"
+        return unreadable_part(summary)
+    expected = {
+        "path_out.npy": ((1, paths, N_PATH_METRICS), np.dtype(np.float64)),
+        "node_out.npy": ((1, paths, nodes, N_NODE_METRICS), np.dtype(NODE_DTYPE)),
+    }
+    for name, (shape, dtype) in expected.items():
+        try:
+            array = np.load(folder / name, mmap_mode="r")  # checks the size against its header
+        except (OSError, ValueError, EOFError) as exc:
+            return f"{name} cannot be read: {exc}"
+        if array.shape != shape or array.dtype != dtype:
+            return f"{name} holds {array.dtype}{list(array.shape)}, not {dtype}{list(shape)}"
+        del array
+    try:
+        with np.load(folder / "daily.npz") as daily:
+            for field in DAILY_FIELDS:
+                daily[field]  # decompresses and checks its CRC
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        return f"daily.npz cannot be read: {exc}"
+    return None
 
 
 class _JobWriter:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from resilience.engine import Execution, Executor, Task, execute, make_executor
 from resilience.results import write_dataset
-from resilience.results.store import check_output
+from resilience.results.store import check_output, check_target, output_lock
 from resilience.shards import Shard, parse_shard, shard_attributes
 from resilience.sweeps.assemble import grid_dataset, point_dataset, stacked_dataset
 from resilience.sweeps.parts import PartStore, _JobWriter
@@ -81,14 +81,23 @@ def run_sweep(
     open) replaces the one ``execution`` asks for.
     """
     out = Path(out)
-    check_output(out, overwrite)  # before the shard is read (the part store checks it again)
-    execution = execution or Execution()
-    shard = parse_shard(shard)
+    check_target(out)  # a bad --out is refused before its lock file is created
+    # one writer of out from the start: a second one is refused at once, not at the end
+    with output_lock(out):
+        if not overwrite:
+            # a sweep killed between writing out and removing its parts left them
+            PartStore(out, plan.identity).remove_if_finished()
+        check_output(out, overwrite)  # before the shard is read (the part store checks again)
+        _run_locked(plan, out, parse_shard(shard), execution or Execution(), executor, overwrite)
+    return out
+
+
+def _run_locked(plan, out, shard, execution, executor, overwrite) -> None:
     lo, hi = shard.range(plan.points, "points") if shard is not None else (0, plan.points)
     points = range(lo, hi)
     needed = plan.jobs_for(points)
     with PartStore(out, plan.identity, overwrite) as parts:
-        todo = [j for j in needed if not parts.has(plan.keys[j])]
+        todo = [j for j in needed if not _usable(plan, parts, j)]
         waiting = {p: set(plan.point_jobs(p)) & set(todo) for p in points}
         done_points = sum(1 for p in points if not waiting[p])
         if done_points:
@@ -111,8 +120,15 @@ def run_sweep(
             )
         ds.attrs = attrs
         write_dataset(ds, out, overwrite=overwrite)
-    parts.remove()
-    return out
+        parts.remove()
+
+
+def _usable(plan: SweepPlan, parts: PartStore, j: int) -> bool:
+    """Whether job ``j`` is finished in the part store (one that cannot be read back is
+    discarded there, so it is simulated again)."""
+    run = plan.jobs[j]
+    nodes = len(run.compiled[0].node_names)
+    return parts.usable(plan.keys[j], run.paths, nodes, plan.summary_only)
 
 
 def _simulate(plan, parts, todo, waiting, done_points, execution, executor) -> None:

@@ -37,7 +37,7 @@ def copy(tmp_path):
 
 
 def test_the_tables_load_to_the_same_scenario_as_the_yaml():
-    from_tables = resilience.load_scenario(TABLES / "automotive.yaml")
+    from_tables = resilience.load_scenario(TABLES / "scenario.yaml")
     assert bare(from_tables) == bare(resilience.load_scenario(YAML))
     # provenance holds the whole network, so a sweep or a result never needs the tables
     assert "nodes" in yaml.safe_load(from_tables.source_text)
@@ -53,7 +53,7 @@ def test_a_bad_value_names_table_row_and_column(copy):
     nodes[2] = ",".join(cells)
     (copy / "nodes.csv").write_text("\n".join(nodes) + "\n")
     with pytest.raises(ScenarioError) as err:
-        resilience.load_scenario(copy / "automotive.yaml")
+        resilience.load_scenario(copy / "scenario.yaml")
     name = cells[0]
     assert any(
         line.startswith(
@@ -75,20 +75,20 @@ def test_table_level_errors_are_placed(copy, table, edit, message):
     path = copy / table
     path.write_text(edit(path.read_text()))
     with pytest.raises(ScenarioError, match=message):
-        resilience.load_scenario(copy / "automotive.yaml")
+        resilience.load_scenario(copy / "scenario.yaml")
 
 
 def test_a_missing_table_is_one_placed_error(copy):
     (copy / "lanes.csv").unlink()
     with pytest.raises(ScenarioError, match="lanes.csv: no such table beside the scenario"):
-        resilience.load_scenario(copy / "automotive.yaml")
+        resilience.load_scenario(copy / "scenario.yaml")
 
 
 def test_validate_and_sweeps_work_on_a_table_scenario():
-    result = CliRunner().invoke(main, ["validate", str(TABLES / "automotive.yaml")])
+    result = CliRunner().invoke(main, ["validate", str(TABLES / "scenario.yaml")])
     assert result.exit_code == 0, result.output
     assert "16 nodes, 16 lanes, 4 strategies" in result.output
-    scenario = resilience.load_scenario(TABLES / "automotive.yaml")
+    scenario = resilience.load_scenario(TABLES / "scenario.yaml")
     spec = load_sweep(grid=["buffer_days=1,3"])
     points = spec.scenarios(yaml.safe_load(scenario.source_text))
     assert [p.buffer_days for p in points] == [1, 3]

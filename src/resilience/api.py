@@ -296,37 +296,6 @@ def optimize(
     )
 
 
-class _OncePerRun:
-    """A logging filter that lets each distinct message through once."""
-
-    def __init__(self):
-        self.seen: set[str] = set()
-
-    def filter(self, record) -> bool:
-        message = record.getMessage()
-        if message in self.seen:
-            return False
-        self.seen.add(message)
-        return True
-
-
-def _quiet_engine(once: _OncePerRun):
-    """Engine log lines of an optimisation's evaluations, each shown once."""
-    import contextlib
-    import logging
-
-    @contextlib.contextmanager
-    def quiet():
-        logger = logging.getLogger("resilience.engine.execution")
-        logger.addFilter(once)
-        try:
-            yield
-        finally:
-            logger.removeFilter(once)
-
-    return quiet()
-
-
 def stress(
     scenario: Scenario | str | Path | dict,
     *,
@@ -378,9 +347,7 @@ def stress(
         Dims node, strategy, path and quantile (docs/results-format.md, "Stress test").
     """
     # imported when a stress test runs, as for optimize: nothing else here needs them
-    import dataclasses
-
-    from resilience.engine import make_executor
+    from resilience.engine.execution import log_once, shared_cluster
     from resilience.results import write_dataset
     from resilience.results.store import check_output
     from resilience.stress import DEFAULT_START_DAY, run_stress
@@ -399,39 +366,25 @@ def stress(
     if out is not None:
         out = Path(out)
         check_output(out, overwrite)  # before the runs, not after them
-    chosen = list(strategies) if strategies else None
-    shared = None
-    if execution.workers or execution.cluster:
-        # one cluster for every run, not one started and stopped per stressed node
-        shared = make_executor(execution)
-        execution = dataclasses.replace(
-            execution,
-            workers=None,
-            cluster=None,
-            cluster_config=None,
-            scheduler=shared.client.scheduler.address,
-        )
-    once = _OncePerRun()
+    quiet = log_once()  # one "running on ..." line, not one per run
+    # one cluster (workers or batch jobs) for every run, not one per stressed node
+    with shared_cluster(execution) as settings:
 
-    def run(variant: Scenario, n: int, s: int, names) -> xr.Dataset:
-        with _quiet_engine(once):  # one "running on ..." line, not one per run
-            return simulate(variant, n, s, names, execution=execution)
+        def run(variant: Scenario, n: int, s: int, names) -> xr.Dataset:
+            with quiet():
+                return simulate(variant, n, s, names, execution=settings)
 
-    try:
         ds = run_stress(
             base,
             run,
             nodes=nodes,
-            strategies=chosen,
+            strategies=list(strategies) if strategies else None,
             paths=paths,
             seed=seed,
             start=DEFAULT_START_DAY if start is None else start,
             ttr_days=ttr_days,
             deterministic=deterministic,
         )
-    finally:
-        if shared is not None:
-            shared.close()
     if out is not None:
         write_dataset(ds, out, overwrite=overwrite)
     return ds

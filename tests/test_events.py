@@ -442,3 +442,17 @@ def test_a_scripted_surge_multiplies_the_mean_of_the_draw():
     d["nodes"]["dc"]["demand"] = {"distribution": "deterministic", "mean_per_day": 10}
     out = _run(load_scenario(d), "lean", paths=1)
     assert out.path_out[0, k.DEMAND] == 60 * 30.0
+
+
+def test_the_per_day_arrays_are_bounded(monkeypatch):
+    from resilience.scenario import read_events
+
+    monkeypatch.setattr(read_events, "MAX_EVENT_CELLS", 100)
+    event = {"type": "node_outage", "node": "fab", "start_day": 1, "duration_days": 2}
+    found = errors_of(doc(events=[event]))
+    assert any(
+        line.startswith(
+            "events[0]: a scripted node_outage makes the simulation keep 60 days x 4 nodes"
+        )
+        for line in found
+    ), found

@@ -582,10 +582,11 @@ def _event_tables(
         poisson = demand is not None and demand.distribution == "poisson"
         base = [table_mult[t] for t in range(table_ptr[j], table_ptr[j + 1])]
         first: dict[tuple[int, ...], int] = {(): int(table_ptr[j])}
-        for t in range(T):
-            combo = tuple(
-                k for k, e in surges if e.start_day <= t < e.end_day and node.name in e.dcs
-            )
+        mine = [(k, e) for k, e in surges if node.name in e.dcs]
+        # the combination of active surges changes only where one starts or ends
+        cuts = sorted({0, T, *(min(d, T) for _, e in mine for d in (e.start_day, e.end_day))})
+        for lo, hi in zip(cuts, cuts[1:], strict=False):
+            combo = tuple(k for k, e in mine if e.start_day <= lo < e.end_day)
             if combo not in first:
                 first[combo] = n_tables
                 for mult in base:
@@ -597,7 +598,7 @@ def _event_tables(
                     cdf_parts.append(cdf)
                     guide_parts.append(guide_table(cdf))
                     n_tables += 1
-            table[t, j] = first[combo]
+            table[lo:hi, j] = first[combo]
     return {
         "event_dc_table": table,
         "table_mult": _f(table_mult),

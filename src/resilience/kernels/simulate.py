@@ -546,10 +546,18 @@ def _track_node_spells(net, state, day, t):
         if not node_can_impair[n]:
             continue
         for w in range(LANES):
-            hit = avail[n, w] < 1.0
-            last = node_spell[1, n, w]
-            node_spell[0, n, w] = today if hit and last != yesterday else node_spell[0, n, w]
-            node_spell[1, n, w] = today if hit else last
+            node_spell[0, n, w], node_spell[1, n, w] = _spell_step(
+                avail[n, w] < 1.0, node_spell[0, n, w], node_spell[1, n, w], today, yesterday
+            )
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _spell_step(on, start, last, today, yesterday):
+    """One day of a spell (start, last day active) of an entity ``on`` today: a select of
+    values loaded beforehand, so a lane loop of it stays branch-free (a load in one arm
+    of a conditional cannot be speculated, and keeps LLVM from vectorizing)."""
+    begins = on & (last != yesterday)
+    return (today if begins else start), (today if on else last)
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -559,10 +567,9 @@ def _track_spells(active, spell, t):
     yesterday = np.int32(t - 1)
     for k in range(active.shape[0]):
         for w in range(LANES):
-            on = active[k, w]
-            last = spell[1, k, w]
-            spell[0, k, w] = today if on and last != yesterday else spell[0, k, w]
-            spell[1, k, w] = today if on else last
+            spell[0, k, w], spell[1, k, w] = _spell_step(
+                active[k, w], spell[0, k, w], spell[1, k, w], today, yesterday
+            )
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -806,11 +813,14 @@ def _trace_shortage(net, state, day, totals, t, watching):
     dc_events = event_dc_onset.shape[0] > 0
     pending = False
     for w in range(LANES):
+        # every value loaded first and combined with & (not `and`): branch-free
         short = stockout[w]
-        first_unmet[w] = t if watching and short and first_unmet[w] < 0 else first_unmet[w]
-        ended = shortage_day[w] >= 0 and shortage_end[w] < 0 and not short
-        shortage_end[w] = t if ended else shortage_end[w]
-        pending |= short and shortage_day[w] < 0
+        unmet_day = first_unmet[w]
+        end = shortage_end[w]
+        traced = shortage_day[w] >= 0
+        first_unmet[w] = t if watching & short & (unmet_day < 0) else unmet_day
+        shortage_end[w] = t if traced & (end < 0) & (not short) else end
+        pending |= short & (not traced)
     if not pending:
         return
     for w in range(LANES):

@@ -67,6 +67,10 @@ _NOT_FOR_TYPE = {
     for kind in EVENT_TYPES
 }
 DURATION = _Number(lo=1, integer=True, cap=MAX_HORIZON_DAYS)
+#: Cells of one per-day array of scripted events: the compiler writes node caps [days,
+#: nodes], lane delays [days, lanes] and dc tables [days, dcs] for a strategy with such
+#: events, 8 bytes a cell: 256 MiB at this limit.
+MAX_EVENT_CELLS = 2**25
 #: A scripted demand multiplier: with the random surges on top, a dc's demand must
 #: still fit the compiler's tables (check_events).
 _MULTIPLIER = NON_NEGATIVE
@@ -336,6 +340,38 @@ def check_events(drafts: Drafts, errors: Errors) -> None:
         both = [*drafts.events, *events] if events is not drafts.events else list(events)
         _check_pipelines(drafts, both, errors)
         _check_demand(drafts, both, errors)
+        _check_cells(drafts, both, errors)
+
+
+def _check_cells(drafts: Drafts, events: list[EventDraft], errors: Errors) -> None:
+    """The per-day arrays of the events (days x nodes, lanes or dcs) within MAX_EVENT_CELLS."""
+    horizon = drafts.horizon
+    if not isinstance(horizon, int) or horizon is _BAD:
+        return
+    counts = {
+        "nodes": len(drafts.nodes.declared),
+        "lanes": len(drafts.lanes.lanes),
+        "dcs": sum(1 for k in drafts.nodes.kinds.values() if k == "dc"),
+    }
+    # node caps [days, nodes]; lane delays [days, lanes]; dc tables and onsets [days, dcs]
+    arrays = {
+        "node_outage": ("nodes",),
+        "regional_shock": ("nodes",),
+        "lane_disruption": ("lanes", "dcs"),
+        "demand_surge": ("dcs",),
+    }
+    for d in events:
+        if d.event is None:
+            continue
+        for what in arrays[d.event.kind]:
+            cells = horizon * counts[what]
+            if cells > MAX_EVENT_CELLS:
+                errors.add(
+                    d.place,
+                    f"a scripted {d.event.kind} makes the simulation keep {horizon} days x "
+                    f"{counts[what]} {what} = {cells} cells a day-by-day array; the limit is "
+                    f"{MAX_EVENT_CELLS}: shorten the horizon or split the network",
+                )
 
 
 def _check_pipelines(drafts: Drafts, events: list[EventDraft], errors: Errors) -> None:

@@ -13,6 +13,7 @@ import xarray as xr
 
 from resilience.engine import Execution, PreparedRun, prepare
 from resilience.engine.execution import run_prepared
+from resilience.errors import ResultsError
 from resilience.merge import merge_shards
 from resilience.results import MemorySink, RunLayout, atomic_output, open_results, sink_for
 from resilience.scenario import Scenario, load_scenario
@@ -230,6 +231,7 @@ def optimize(
     cluster: str | None = None,
     cluster_config: str | Path | None = None,
     progress: bool | None = None,
+    report: str | Path | None = None,
 ):
     """The least-cost strategy that meets a risk target (docs/optimize.md).
 
@@ -261,6 +263,10 @@ def optimize(
     execution, block_size, threads, workers, scheduler, cluster, cluster_config, progress :
         As for :func:`simulate`. A local cluster (``workers``) or batch cluster
         (``cluster``) is started once and serves every evaluation.
+    report : path, optional
+        Also write the optimisation's HTML page here (one self-contained ``.html`` file:
+        the recommendation, the cost-risk frontier, the search's convergence); checked
+        before the search starts, replaced only with ``overwrite``.
 
     Returns
     -------
@@ -281,8 +287,12 @@ def optimize(
         cluster_config=cluster_config,
         progress=progress,
     )
+    if report is not None:
+        from resilience.report.optimize import check_report_target
+
+        check_report_target(report, overwrite)  # before the search, not after it
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    return run_optimization(
+    result = run_optimization(
         base,
         optimization,
         simulate,
@@ -294,6 +304,57 @@ def optimize(
         verify_paths=verify_paths,
         execution=execution,
     )
+    if report is not None:
+        from resilience.report.optimize import write_optimize_page
+
+        result.report = str(write_optimize_page(result.dataset, report, overwrite=True))
+    return result
+
+
+def open_optimization(path: str | Path) -> xr.Dataset:
+    """The evaluation dataset ``resilience optimize --out`` wrote (.zarr or .nc)."""
+    from resilience.results.formats import output_format
+
+    path = Path(path)
+    if not path.exists():
+        raise ResultsError(f"{path}: no such result")
+    try:
+        if output_format(path) == "zarr":
+            ds = xr.open_zarr(path, consolidated=True)
+        else:
+            ds = xr.open_dataset(path, engine="h5netcdf")
+    except ResultsError:
+        raise
+    except Exception as exc:  # a directory or file that is not a result
+        raise ResultsError(f"{path}: not a readable result ({exc})") from exc
+    return ds
+
+
+def is_optimization_result(path: str | Path) -> bool:
+    """Whether ``path`` holds an optimisation's evaluation dataset (not a run's result)."""
+    from resilience.report.optimize import is_optimization
+
+    try:
+        ds = open_optimization(path)
+    except ResultsError:
+        return False
+    try:
+        return is_optimization(ds)
+    finally:
+        ds.close()
+
+
+def optimize_report(result: str | Path | xr.Dataset, out_dir: str | Path) -> Path:
+    """Write the page of a stored optimisation (``optimize_report.html`` and its PNGs)
+    into the folder ``out_dir``; returns the page's path."""
+    from resilience.report.optimize import write_optimize_report
+
+    ds = result if isinstance(result, xr.Dataset) else open_optimization(result)
+    try:
+        return write_optimize_report(ds, out_dir)
+    finally:
+        if not isinstance(result, xr.Dataset):
+            ds.close()
 
 
 def stress(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -43,16 +42,25 @@ from resilience.cli.boundary import command
     help="Write every evaluation and the verification as a dataset (.zarr or .nc); the "
     "search is journaled beside it, so a killed run rerun with the same command resumes.",
 )
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the optimisation's page here: one self-contained HTML file with the "
+    "recommendation, the cost-risk frontier of every evaluation and the search's "
+    "convergence (`resilience report OUT` draws it later from the dataset).",
+)
 @opt.execution_options
 @opt.overwrite_option
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "markdown", "csv", "json"]),
     default="text",
     show_default=True,
-    help="Output: text for a person, or json (the evaluations, the verification with "
-    "intervals and the recommended strategy) for other programs.",
+    help="Output: text for a person, markdown (pipe tables, the strategy block as a YAML "
+    "code block), csv (a record per evaluation and figure, per verified strategy and "
+    "figure, per benchmark) or json (the whole result) for other programs.",
 )
 def optimize(
     scenario,
@@ -62,6 +70,7 @@ def optimize(
     paths,
     verify_paths,
     out,
+    report,
     execution,
     overwrite,
     fmt,
@@ -78,7 +87,7 @@ def optimize(
     """
     # imported when the command runs, so `resilience --help` does not load numba and Optuna
     from resilience.api import optimize as run_optimize
-    from resilience.optimize import format_text, result_records
+    from resilience.optimize.tables import format_result
 
     result = run_optimize(
         str(scenario),
@@ -90,8 +99,10 @@ def optimize(
         paths=paths,
         verify_paths=verify_paths,
         execution=execution,
+        report=report,
     )
-    if fmt == "json":
-        click.echo(json.dumps(result_records(result), indent=2, default=str))
-    else:
-        click.echo(format_text(result), nl=False)
+    click.echo(format_result(result, fmt), nl=False)
+    if fmt in ("csv", "json"):  # stdout stays machine-readable; where things went on stderr
+        for what, where in (("Evaluations", result.out), ("Report", result.report)):
+            if where:
+                click.echo(f"{what} written to {where}", err=True)

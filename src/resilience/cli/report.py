@@ -44,15 +44,20 @@ def report(
     The report opens with the decision summary (which strategy buys the most safety per
     unit of money, against the baseline, on the chosen risk measure) and the cost-risk
     frontier, then the risk table, the paired comparisons and the figures. A sweep result
-    gets the sweep report (metric-vs-parameter curves and the frontier over every point).
+    gets the sweep report (metric-vs-parameter curves and the frontier over every point);
+    an optimisation result (`resilience optimize --out`) its page (optimize_report.html:
+    the recommendation, the cost-risk frontier and the search's convergence).
     """
     # imported when the command runs, so `resilience --help` does not load matplotlib
-    from resilience.api import open_results
+    from resilience.api import is_optimization_result, open_results, optimize_report
     from resilience.report import write_report, write_sweep_report
     from resilience.sweeps import is_sweep
 
     if out_dir is None:
         out_dir = results.parent / f"{results.stem}_report"
+    if is_optimization_result(results):  # `resilience optimize --out`: the optimisation's page
+        click.echo(f"Report written to {optimize_report(results, out_dir)}")
+        return
     ds = open_results(results)
     progress = False if quiet else None
     if is_sweep(ds):

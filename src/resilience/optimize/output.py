@@ -188,6 +188,8 @@ def format_text(result: OptimizationResult, top: int = 10, frontier_rows: int = 
     )
     if result.out:
         lines.append(f"Evaluations written to {result.out}")
+    if result.report:
+        lines.append(f"Report written to {result.report}")
     return "\n".join(lines) + "\n"
 
 
@@ -449,4 +451,5 @@ def _records(result: OptimizationResult) -> dict:
         },
         "seconds": result.seconds,
         "out": result.out,
+        "report": result.report,
     }

@@ -259,6 +259,7 @@ class OptimizationResult:
     currency: str = ""
     dataset: xr.Dataset | None = None
     out: str | None = None
+    report: str | None = None  # the HTML page, when one was written
 
     @property
     def recommended_evaluation(self):
@@ -397,6 +398,24 @@ def evaluation_dataset(result: OptimizationResult) -> xr.Dataset:
                 np.array([list(v.status) for v in verified], dtype=str).reshape(k, m),
                 {"long_name": "met, within noise, violated or unknown"},
             )
+        rec = result.recommended
+        if rec is not None and rec.difference:
+            diffs = [rec.difference.get(v.name) for v in verified]
+            data["paired_objective_difference"] = (
+                ("candidate", "interval"),
+                np.array(
+                    [
+                        [math.nan] * 3 if d is None else [d.estimate, d.lower, d.upper]
+                        for d in diffs
+                    ],
+                    dtype=np.float64,
+                ),
+                {
+                    "long_name": f"{spec.objective.text}: recommended minus this benchmark, "
+                    "paired on the fresh paths",
+                    "units": spec.objective.units,
+                },
+            )
     ds = xr.Dataset(data, coords=coords)
     rec = result.recommended
     ds.attrs.update(
@@ -414,6 +433,8 @@ def evaluation_dataset(result: OptimizationResult) -> xr.Dataset:
             "recommended_evaluation": -1 if rec is None else int(rec.evaluation),
             "recommended_strategy_yaml": result.strategy_yaml(),
             "optimization": spec.to_json(),
+            "currency": result.currency or "",
+            "seconds": json.dumps(result.seconds, sort_keys=True),
         }
     )
     return ds

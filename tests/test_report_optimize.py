@@ -5,6 +5,7 @@ point, the frontier and the convergence figure; reachable from `resilience optim
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,7 +38,7 @@ def _images(text: str) -> list[str]:
 
 
 def test_page_is_written_and_self_contained(result):
-    text = open(result.report, encoding="utf-8").read()
+    text = Path(result.report).read_text(encoding="utf-8")
     rec = result.recommended.evaluation
     assert f"Recommended: evaluation {rec}</b>" in text
     assert 'id="optimize_frontier"' in text and 'id="optimize_convergence"' in text

@@ -15,7 +15,9 @@ estimate is compared with its exact value in standard errors:
   exact value; its standard error is the delta method's
   sqrt(Var(num - R den) / N) / mean(den) (with deterministic demand, den is constant and
   this is the plain standard error of the mean of the per-path ratios);
-- ``mean_on_hand`` / ``mean_backlog`` are means over paths, with s / sqrt(N).
+- ``mean_on_hand`` / ``mean_backlog`` are means over paths, with s / sqrt(N);
+- ``total_cost_vs_OTHER`` is the mean over paths of the paired difference of total cost,
+  the strategy's minus OTHER's on the same path, with s / sqrt(N) of the differences.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ RUNS: dict[str, tuple[int, int]] = {
     "outage-pareto-long": (200, 114),
     "first-passage": (20_000, 115),
     "first-passage-b": (20_000, 116),
+    "qualify-backup-low": (20_000, 117),
+    "qualify-backup-high": (20_000, 118),
 }
 
 ExactFn = Callable[[dict, str], float]
@@ -277,6 +281,38 @@ def first_passage_cdf(j: int) -> ExactFn:
 # ----------------------------------------------------------------------------- cases
 
 
+def backup_total_cost(doc: dict, strategy: str) -> float:
+    """E[total_cost] of a DC fed by a primary supplier with geometric outages and an
+    always-up backup (lead time 0, S = mu, deterministic demand, lost sales, failover):
+    qualified (backup share w > 0): q T + mu sum_t [c_P (1 - w) p_t + c_B (w p_t + 1 - p_t)],
+    nothing lost; not qualified: mu sum_t [c_P p_t + m (1 - p_{t-1})]
+    (tests/test_optimize.py, test_backup_qualification_pays_above_the_break_even)."""
+    mode, shares = _dc_sourcing(doc, strategy)
+    assert mode == "failover" and set(shares) <= {"primary", "backup"}
+    a, b = _chain(doc, "primary")
+    T, mu = _horizon(doc), _demand(doc)
+    lanes = {lane["from"]: lane for lane in doc["lanes"]}
+    c_p = float(lanes["primary"].get("unit_cost", 0.0))
+    c_b = float(lanes["backup"].get("unit_cost", 0.0))
+    q = float(lanes["backup"].get("qualification_cost_per_day", 0.0))
+    margin = float(doc["nodes"]["dc"]["lost_sale_margin"])
+    up = exact.up_probabilities(a, b, T)  # days -1 .. T-1
+    shipped, before = up[1:], up[:-1]  # the primary on day t ships; on day t-1 it fed day t
+    w = shares.get("backup", 0.0)
+    if w > 0:
+        buy = c_p * (1.0 - w) * shipped + c_b * (w * shipped + 1.0 - shipped)
+        return float(mu * buy.sum() + q * T)
+    return float(mu * (c_p * shipped + margin * (1.0 - before)).sum())
+
+
+def total_cost_vs(other: str) -> ExactFn:
+    def difference(doc: dict, strategy: str) -> float:
+        return backup_total_cost(doc, strategy) - backup_total_cost(doc, other)
+
+    difference.__name__ = f"total_cost_vs_{other}"
+    return difference
+
+
 @dataclass(frozen=True)
 class Case:
     family: str  # which test checks it (and whose docstring derives the formula)
@@ -350,6 +386,9 @@ _TABLE: list[tuple[str, str, str, ExactFn, str, tuple[str, ...], ExactFn | None]
     ("first_passage",   "first-passage-b",        "mean_time_to_survive", first_passage_mean,   "sum_j F(S; (j+1) mu)", ("buffer_1", "buffer_4"), None),
     ("first_passage",   "first-passage-b",        "p_time_to_survive_le_1", first_passage_cdf(1), "1 - F(S; 2 mu)",     ("buffer_1",),             None),
     ("first_passage",   "first-passage-b",        "p_time_to_survive_le_4", first_passage_cdf(4), "1 - F(S; 5 mu)",     ("buffer_4",),             None),
+    # is a backup worth qualifying? E[total cost, qualified - single source], paired
+    ("qualify_backup",  "qualify-backup-low",     "total_cost_vs_single_source", total_cost_vs("single_source"), "qT + mu sum_t [w dc p_t + c_B q_t] - m mu sum_t q_{t-1}", ("qualified",), None),
+    ("qualify_backup",  "qualify-backup-high",    "total_cost_vs_single_source", total_cost_vs("single_source"), "qT + mu sum_t [w dc p_t + c_B q_t] - m mu sum_t q_{t-1}", ("qualified",), None),
 ]
 # fmt: on
 
@@ -565,6 +604,12 @@ def mean_estimate(x: np.ndarray) -> Estimate:
 
 
 def estimate(case: Case) -> Estimate:
+    if case.metric.startswith("total_cost_vs_"):
+        run = simulate(case.scenario).total_cost
+        other = case.metric.removeprefix("total_cost_vs_")
+        return mean_estimate(
+            run.sel(strategy=case.strategy).values - run.sel(strategy=other).values
+        )
     data = simulate(case.scenario).sel(strategy=case.strategy)
     if case.metric == "fill_rate":
         return ratio_estimate(data.filled_units.values, data.demand_units.values)

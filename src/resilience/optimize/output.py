@@ -381,6 +381,11 @@ def _summary_line(rec: Verified, bench: list[Verified], spec: OptimizationSpec, 
         "no clear difference": "is not distinguishable from",
         "": "compares with",
     }[verdict]
+    if d.estimate == 0 and d.lower == 0 and d.upper == 0:
+        return (
+            f"Of the benchmarks that meet the constraints, the cheapest is {cheapest.name}; the "
+            f"recommendation does the same on every fresh path (it is the same strategy)."
+        )
     return (
         f"Of the benchmarks that meet the constraints, the cheapest is {cheapest.name}; the "
         f"recommendation {what} it on {spec.objective.text} by {fmt_value(-d.estimate, spec.objective.units, cur)} "

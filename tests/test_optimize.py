@@ -556,7 +556,7 @@ def test_cli_optimize(tmp_path):
     args[-3:-1] = ["--out", str(tmp_path / "opt2.nc")]
     js = CliRunner().invoke(main, [*args, "--format", "json", "--evaluations", "2"])
     assert js.exit_code == 0, js.output
-    record = json.loads(js.output)
+    record = json.loads(js.stdout)
     assert record["recommended"]["strategy"]["stock"][0]["at"] == "dc"
     assert sum(e["status"] == "ok" for e in record["evaluations"]) == 2
     bad = copy.deepcopy(data)
@@ -673,3 +673,40 @@ def test_qualification_cost_difference_is_exact(case):
     test_backup_qualification_pays_above_the_break_even."""
     row = evaluate(case)
     assert row.ok, (row.exact, row.estimate, row.se, row.z)
+
+
+def test_cli_formats_and_report(tmp_path):
+    """--format markdown and csv render the same sections through the risk tables'
+    renderers; --report writes the page, and says where on stderr for csv."""
+    import csv
+    import io
+
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump(base_stock_scenario(), sort_keys=False))
+    data = base_stock_optimization(3, search={"startup_trials": 2})
+    data["paths"], data["verify"] = 300, {"top": 1, "paths": 600}
+    data["constraints"] = ["P95(total_cost) <= 1e9"]
+    opt = _write(tmp_path, data)
+    base = ["optimize", str(scenario), str(opt), "--seed", "3", "-q"]
+    md = CliRunner().invoke(main, [*base, "--format", "markdown"], catch_exceptions=False)
+    assert md.exit_code == 0, md.output
+    assert "### Optimisation of 'optimize base stock'" in md.output
+    assert "| # | order_up_to | mean_total_cost | P95(total_cost) | feasible |" in md.output
+    assert "### Verification on 600 fresh paths" in md.output
+    block = md.output.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert yaml.safe_load("strategies:\n" + block)["strategies"]["fixed_optimized"]["stock"]
+    page = tmp_path / "opt.html"
+    out = CliRunner().invoke(main, [*base, "--format", "csv", "--report", str(page)])
+    assert out.exit_code == 0, out.output
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    tables = {r["table"] for r in rows}
+    assert tables == {"evaluations", "verification", "recommended", "paired_difference"}
+    evaluations = [r for r in rows if r["table"] == "evaluations"]
+    assert {r["statistic"] for r in evaluations} == {"mean_total_cost", "P95(total_cost)"}
+    assert all(r["order_up_to"] for r in evaluations)
+    fresh = [r for r in rows if r["table"] == "verification" and r["constraint"]]
+    assert all(float(r["lower"]) <= float(r["estimate"]) <= float(r["upper"]) for r in fresh)
+    assert {r["status"] for r in fresh} == {"met"}
+    assert page.exists() and "Report written to" in out.stderr
+    again = CliRunner().invoke(main, [*base, "--report", str(page)])
+    assert again.exit_code == 1 and "already exists" in again.output

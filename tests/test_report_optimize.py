@@ -46,8 +46,9 @@ def test_page_is_written_and_self_contained(result):
     assert len(_images(text)) == 2
     # the strategy block, as the text report prints it
     assert "fixed_optimized:" in text and "order_up_to: " in text
-    # the benchmark with its paired difference on the fresh paths
+    # the benchmark with its paired difference on the fresh paths, and the verdict in words
     assert "<td>fixed</td>" in text
+    assert "None of the scenario&#x27;s strategies meets the constraints" in text
     # nothing outside the file: no scripts, no links, no external images or fonts
     for outside in ("<script", "http://", "https://", "<link", "url("):
         assert outside not in text

@@ -475,6 +475,7 @@ def _recommendation_html(ds: xr.Dataset, prob: _Problem, verified: list[dict]) -
             f"the paired difference of {esc(prob.objective)}, recommended minus benchmark, "
             "with its 95% interval (negative: the recommendation is cheaper).</p>"
         )
+        body.append(f'<p class="memo">{esc(_verdict_text(prob, bench))}</p>')
         body.append(
             table_html(
                 [
@@ -488,6 +489,33 @@ def _recommendation_html(ds: xr.Dataset, prob: _Problem, verified: list[dict]) -
             )
         )
     return body
+
+
+def _verdict_text(prob: _Problem, bench: list[dict]) -> str:
+    """Whether the recommendation beats the cheapest benchmark that meets the constraints."""
+    meeting = [b for b in bench if _meets(prob, b) != "misses a constraint"]
+    if not meeting:
+        return (
+            "None of the scenario's strategies meets the constraints on the fresh paths; "
+            "the recommendation does."
+        )
+    cheapest = min(meeting, key=lambda b: b["objective"][0])
+    d = cheapest["difference"]
+    if d is None:
+        return f"Of the scenario's strategies that meet the constraints, {cheapest['name']} is the cheapest."
+    saving = _text(-d[0], -d[2], -d[1], prob.objective_units, prob.symbol)
+    if d[2] < 0:
+        how = f"the recommendation beats it on {prob.objective} by {saving} (paired saving)"
+    elif d[1] > 0:
+        how = f"the recommendation costs more than it ({saving} saving, paired)"
+    elif d[0] == d[1] == d[2] == 0:
+        how = "the recommendation does exactly the same on every fresh path"
+    else:
+        how = f"the recommendation is not distinguishable from it ({saving} saving, paired)"
+    return (
+        f"Of the scenario's strategies that meet the constraints, the cheapest is "
+        f"{cheapest['name']}; {how}."
+    )
 
 
 def _meets(prob: _Problem, v: dict) -> str:

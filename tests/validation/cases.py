@@ -544,6 +544,18 @@ def _lognormal_median_as_mean(doc: dict, strategy: str) -> float:
     return 1.0 - float(exact.lost_probabilities_dp(a, 1.0 / median, T, 0).mean())
 
 
+def _backup_premium_only(doc: dict, strategy: str) -> float:
+    """WRONG: the backup's units on the primary's down days charged at its premium over
+    the primary's price only, as if the single source had bought them too (it buys
+    nothing while the primary is down, and loses the sale instead)."""
+    a, b = _chain(doc, "primary")
+    T, mu = _horizon(doc), _demand(doc)
+    lanes = {lane["from"]: lane for lane in doc["lanes"]}
+    c_p = float(lanes["primary"].get("unit_cost", 0.0))
+    down = 1.0 - exact.up_probabilities(a, b, T)[1:]
+    return total_cost_vs("single_source")(doc, strategy) - c_p * mu * float(down.sum())
+
+
 @dataclass(frozen=True)
 class WrongCase:
     """A plausible but wrong formula for ``case``; the checker must reject it."""
@@ -567,6 +579,9 @@ WRONG_CASES: list[WrongCase] = [
     WrongCase(_find("regional-shock/failover_far/fill_rate"), _failover_ignoring_shock),
     WrongCase(_find("base-stock/lead_3/fill_rate"), _base_stock_one_day_late),
     WrongCase(_find("outage-lognormal/zero_buffer/fill_rate"), _lognormal_median_as_mean),
+    WrongCase(
+        _find("qualify-backup-low/qualified/total_cost_vs_single_source"), _backup_premium_only
+    ),
 ]
 
 

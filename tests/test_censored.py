@@ -80,3 +80,17 @@ def test_run_table_shows_the_survival_figures():
     assert "censored, not dropped" in " ".join(text.split())
     # a result without the figures keeps its old table
     assert table_columns(ds.drop_vars("time_to_survive_days")) == risk.DEFAULT_TABLE_COLUMNS
+
+
+def test_run_table_and_report_of_a_simulated_run(tmp_path):
+    """A real result carries the figures: the run table and the HTML report show them."""
+    import resilience
+    from resilience.report import write_report
+    from tests.test_stress import doc
+
+    ds = resilience.simulate(doc(), paths=40, seed=4, threads=1)
+    columns = [f"{v} {s}" for v, s in table_columns(ds)]
+    assert "time_to_survive_days P5" in columns and "shortage_duration_days P95" in columns
+    page = write_report(ds, tmp_path / "report").read_text()
+    assert "Time-to-survive (time_to_survive_days)" in page
+    assert "censored, not dropped" in page

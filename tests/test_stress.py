@@ -7,6 +7,8 @@ Exact deterministic time-to-survive values are checked in tests/validation
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import json
 import math
 
@@ -18,10 +20,12 @@ from click.testing import CliRunner
 import resilience
 from resilience.api import stress
 from resilience.cli import main
-from resilience.errors import ExecutionError
+from resilience.errors import ExecutionError, ResultsError
+from resilience.report.stress import HEATMAP_FILE, STRESS_REPORT_FILE, plot_stress_heatmap
+from resilience.risk.format import render
 from resilience.scenario.model import Outage, OutageDuration
 from resilience.scenario.schema import load_scenario
-from resilience.stress import DEFAULT_TTR_DAYS, node_ttr, outage_p90
+from resilience.stress import DEFAULT_TTR_DAYS, node_ttr, outage_p90, stress_section
 
 # supplier -> dc over a lead-time-0 lane, 2 days of buffer, a near-shore backup unused in
 # "lean" and a failover partner in "dual"; deterministic demand 10 a day
@@ -179,8 +183,9 @@ def test_command_text_json_and_out(tmp_path):
         ["stress", str(path), "--deterministic", "--nodes", "sup,backup", "--ttr-days", "30", "-q"],
     )
     assert result.exit_code == 0, result.output
-    assert "Stress test, strategy lean" in result.output
-    assert "30 (--ttr-days)" in result.output
+    assert "Strategy lean: most exposed node first" in result.output
+    assert "every node: --ttr-days (30 days)" in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 100
     out = tmp_path / "stress.zarr"
     result = runner.invoke(
         main,
@@ -194,3 +199,69 @@ def test_command_text_json_and_out(tmp_path):
     assert back.sizes["node"] == 3 and back.sizes["path"] == 40
     result = runner.invoke(main, ["stress", str(path), "--nodes", "nope", "-q"])
     assert result.exit_code == 1 and "unknown node 'nope'" in result.output
+
+
+def test_text_table_reads_in_100_columns():
+    """Rank order, one row per node, the TTR source said once under the tables, and no
+    line wider than 100 columns with node names of 15 characters."""
+    d = doc()
+    d["nodes"]["transmission_jp"] = d["nodes"].pop("backup")  # 15 characters
+    d["lanes"][1]["from"] = "transmission_jp"
+    for body in (d["sourcing"][0], d["strategies"]["dual"]["sourcing"][0]):
+        body["shares"]["transmission_jp"] = body["shares"].pop("backup")
+    d["nodes"]["dc"]["ttr_days"] = 4
+    d["nodes"]["dc"]["demand"] = {"distribution": "poisson", "mean_per_day": 10}
+    ds = stress(d, paths=60, seed=2, ttr_days=None)
+    text = render([stress_section(ds)], "text", 100)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    lean = text.split("Strategy lean")[1].split("Strategy dual")[0]
+    ranked = sorted(ds.node.values, key=lambda n: int(ds["rank"].sel(node=n, strategy="lean")))
+    rows = [line.split()[1] for line in lean.splitlines() if line[:3].strip().isdigit()]
+    assert rows == list(ranked)
+    flat = " ".join(text.split())  # the notes wrap
+    assert "dc: the node's ttr_days in the scenario" in flat
+    assert "transmission_jp: no outage process: the default (14 days)" in flat
+    assert "every other node: the P90 of the node's own outage-length distribution" in flat
+
+
+def test_markdown_and_csv_carry_every_node(tmp_path):
+    ds = stress(doc(), nodes=["sup", "dc"], paths=30, seed=1, ttr_days=5)
+    md = render([stress_section(ds)], "markdown")
+    assert md.count("### Strategy") == 2 and "| TTR |" in md
+    rows = list(csv.DictReader(io.StringIO(render([stress_section(ds)], "csv"))))
+    assert len(rows) == 2 * 2
+    assert {r["node"] for r in rows} == {"sup", "dc"}
+    assert all(r["ttr_days"] == "5" and r["ttr_source"] == "option" for r in rows)
+    lean = {r["node"]: r for r in rows if r["strategy"] == "lean"}
+    assert float(lean["sup"]["lost_units_mean"]) == pytest.approx(
+        float(ds.lost_units_mean.sel(strategy="lean", node="sup"))
+    )
+
+
+def test_report_heat_map_and_page(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc()))
+    folder = tmp_path / "report"
+    result = CliRunner().invoke(
+        main, ["stress", str(path), "--paths", "20", "--report", str(folder), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (folder / HEATMAP_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (folder / STRESS_REPORT_FILE).read_text()
+    assert "Risk exposure by node and strategy" in page
+    assert page.count("<h3>Strategy") == 2 and "data:image/png;base64," in page
+    # a folder that is not a report is refused before any run
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("x")
+    result = CliRunner().invoke(main, ["stress", str(path), "--report", str(other), "-q"])
+    assert result.exit_code == 1 and "does not look like a report folder" in result.output
+
+
+def test_heat_map_rows_most_exposed_first():
+    ds = stress(doc(), nodes=["backup", "sup"], ttr_days=30, deterministic=True, start=40)
+    fig = plot_stress_heatmap(ds)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["sup", "backup"]  # sup's outage costs margin, the unused backup's none
+    with pytest.raises(ResultsError, match="not a stress-test result"):
+        plot_stress_heatmap(ds.drop_attrs())

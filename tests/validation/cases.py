@@ -999,3 +999,105 @@ def evaluate_tts(index: int) -> Row:
     value = float(case.exact)
     row_case = Case("tts", case.network, case.via, case.metric, lambda d, s: value, case.formula)
     return Row(row_case, value, estimate, 0.0)
+
+
+# ----------------------------------------------------------------------------- stress, first passage
+#
+# The time-to-survive distribution through ``resilience stress`` in its random mode: the
+# first-passage scenario without its scripted event, the stress test scripting the same
+# outage (the supplier from day 10 to the horizon: TTR 50 days). See
+# tests/validation/test_stress_first_passage.py for the derivation.
+
+STRESS_PASSAGE_RUN = {"paths": 20_000, "seed": 118, "start": 10, "ttr_days": 50}
+
+
+def _stress_passage_mean(doc: dict, strategy: str) -> float:
+    """E[TTS] = sum_{j >= 0} F(S; (j+1) mu), as through a scripted event."""
+    return first_passage_mean(_with_stress_outage(doc), strategy)
+
+
+def _stress_passage_cdf(j: int) -> ExactFn:
+    inner = first_passage_cdf(j)
+
+    def cdf(doc: dict, strategy: str) -> float:
+        return inner(_with_stress_outage(doc), strategy)
+
+    cdf.__name__ = f"stress_passage_cdf_{j}"
+    return cdf
+
+
+def _with_stress_outage(doc: dict) -> dict:
+    """The scenario as the stress test runs it: its own events replaced by the one
+    outage the stress test scripts."""
+    run = STRESS_PASSAGE_RUN
+    outage = _outage("supplier", run["start"], run["ttr_days"])
+    return {**doc, "events": [outage]}
+
+
+STRESS_PASSAGE_CASES: list[Case] = [
+    Case(
+        "stress_first_passage",
+        "first-passage",
+        s,
+        "stress_mean_tts",
+        _stress_passage_mean,
+        "sum_j F(S; (j+1) mu)",
+    )
+    for s in ("buffer_2", "buffer_5")
+] + [
+    Case(
+        "stress_first_passage",
+        "first-passage",
+        "buffer_2",
+        "stress_p_tts_le_2",
+        _stress_passage_cdf(2),
+        "1 - F(S; 3 mu)",
+    ),
+    Case(
+        "stress_first_passage",
+        "first-passage",
+        "buffer_5",
+        "stress_p_tts_le_5",
+        _stress_passage_cdf(5),
+        "1 - F(S; 6 mu)",
+    ),
+    Case(
+        "stress_first_passage",
+        "first-passage",
+        "buffer_5",
+        "stress_p_tts_le_7",
+        _stress_passage_cdf(7),
+        "1 - F(S; 8 mu)",
+    ),
+]
+
+
+@functools.cache
+def stress_passage_run():
+    """The stress test of the supplier on the first-passage network (events removed)."""
+    from resilience.api import stress
+
+    doc = {k: v for k, v in scenario_doc("first-passage").items() if k != "events"}
+    run = STRESS_PASSAGE_RUN
+    return stress(
+        doc,
+        nodes=["supplier"],
+        paths=run["paths"],
+        seed=run["seed"],
+        start=run["start"],
+        ttr_days=run["ttr_days"],
+    ).sel(node="supplier")
+
+
+@functools.cache
+def evaluate_stress_passage(case: Case) -> Row:
+    """Exact value and the stress test's estimate (mean over paths, a proportion for the
+    CDF) of a :data:`STRESS_PASSAGE_CASES` case."""
+    tts = stress_passage_run().sel(strategy=case.strategy).tts_days.values
+    assert not np.isnan(tts).any(), f"{case.name}: a path had no shortage caused"
+    if case.metric == "stress_mean_tts":
+        est = mean_estimate(tts)
+    else:
+        j = int(case.metric.rsplit("_", 1)[1])
+        est = mean_estimate((tts <= j).astype(np.float64))
+    return Row(case, case.exact_value(), est.value, est.se)

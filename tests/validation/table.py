@@ -17,11 +17,13 @@ from tests.validation.cases import (
     CASES,
     DAILY_CASES,
     DAILY_TOLERANCE_SE,
+    STRESS_PASSAGE_CASES,
     TOLERANCE_SE,
     TTS_CASES,
     WRONG_CASES,
     evaluate,
     evaluate_daily,
+    evaluate_stress_passage,
     evaluate_tts,
     scenario_doc,
     z_score,
@@ -43,6 +45,19 @@ def main() -> int:
     failed = [row for row in rows if not row.ok]
     print()
     print(f"{len(rows) - len(failed)}/{len(rows)} cases within {TOLERANCE_SE:g} standard errors")
+
+    print()
+    print("Time-to-survive through resilience stress (random mode, Poisson demand):")
+    stress_rows = [evaluate_stress_passage(case) for case in STRESS_PASSAGE_CASES]
+    print(header)
+    print("-" * len(header))
+    for row in stress_rows:
+        print(
+            f"{row.case.name:<{width}}  {row.exact:>10.6f}  {row.estimate:>10.6f}  {row.se:>9.2e}  "
+            f"{row.z:>+6.2f}  {'yes' if row.ok else 'NO ':<3}  {row.case.formula}"
+        )
+    failed += [row for row in stress_rows if not row.ok]
+    print(f"{sum(r.ok for r in stress_rows)}/{len(stress_rows)} cases within {TOLERANCE_SE:g} SE")
 
     print()
     print("Deterministic time-to-survive and losses (every path the same: exact, SE 0):")

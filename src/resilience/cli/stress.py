@@ -74,15 +74,24 @@ def _node_list(ctx, param, value):
     default=None,
     help="Write the dataset (dims node, strategy, path, quantile) here (.zarr or .nc).",
 )
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write a report folder here: the nodes x strategies heat map of the REI "
+    "(stress-heatmap.png) and stress.html (heat map and ranked tables).",
+)
 @opt.overwrite_option
 @opt.execution_options
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "markdown", "csv", "json"]),
     default="text",
     show_default=True,
-    help="text (ranked tables) or json (every figure of every node x strategy).",
+    help="text or markdown (ranked tables), csv or json (every figure of every node x "
+    "strategy, unformatted, bounds included).",
 )
 def stress(
     scenario,
@@ -95,6 +104,7 @@ def stress(
     deterministic,
     top,
     out,
+    report_dir,
     overwrite,
     execution,
     fmt,
@@ -113,9 +123,12 @@ def stress(
     """
     # imported when the command runs, so `resilience --help` does not load numba and xarray
     from resilience.api import stress as run_stress
+    from resilience.report.stress import check_stress_report_folder, write_stress_report
     from resilience.risk.format import render
     from resilience.stress import stress_section
 
+    if report_dir is not None:
+        check_stress_report_folder(report_dir)  # before the runs, not after them
     started = time.perf_counter()
     ds = run_stress(
         str(scenario),
@@ -131,7 +144,7 @@ def stress(
         execution=execution,
     )
     elapsed = time.perf_counter() - started
-    to_stderr = fmt == "json"  # keep stdout machine-readable
+    to_stderr = fmt in ("json", "csv")  # keep stdout machine-readable
     click.echo(render([stress_section(ds, top or None)], fmt), nl=not to_stderr)
     runs = ds.sizes["node"] + 1
     click.echo(
@@ -141,3 +154,6 @@ def stress(
     )
     if out is not None:
         click.echo(f"Result written to {out}", err=to_stderr)
+    if report_dir is not None:
+        page = write_stress_report(ds, report_dir)
+        click.echo(f"Report (heat map and ranked tables) written to {page}", err=to_stderr)

@@ -49,12 +49,14 @@ from resilience.report.sections import (
     _unit_text,
 )
 from resilience.risk import check_strategy, compare, convergence, risk_table
+from resilience.risk.censored import CENSORED_NOTE
 from resilience.risk.decision import (
     RISK_MEASURES,
     decision_summary,
     default_baseline,
     summary_paragraph,
 )
+from resilience.risk.tables import DEFAULT_TABLE_COLUMNS, SURVIVAL_TABLE_COLUMNS
 
 __all__ = ["FIGURES", "FigureSpec", "REQUIRED_VARIABLES", "ReportContext", "write_report"]
 
@@ -69,6 +71,9 @@ REQUIRED_VARIABLES = (
     "daily_fill_rate_hist",
     "daily_fill_rate_mean",
 )
+
+#: Read when present: the time-to-survive figures of the risk table (older results lack them).
+SURVIVAL_VARIABLES = ("time_to_survive_days", "shortage_duration_days", "shortage_start_day")
 
 REPORT_FILE = "report.html"
 
@@ -184,6 +189,14 @@ def _check(ds: xr.Dataset, baseline: str | None, metrics: Sequence[str], risk_me
     return baseline
 
 
+def _columns(ds: xr.Dataset) -> tuple[tuple[str, str], ...]:
+    """The risk table's columns: the default ones, and the time-to-survive figures when
+    the result has them."""
+    if all(v in ds.data_vars for v in SURVIVAL_VARIABLES):
+        return (*DEFAULT_TABLE_COLUMNS, *SURVIVAL_TABLE_COLUMNS)
+    return DEFAULT_TABLE_COLUMNS
+
+
 # ----------------------------------------------------------------------------- writer
 
 
@@ -243,6 +256,7 @@ def write_report(
     specs = [s for s in FIGURES if several or not s.compares]
     measure_var = RISK_MEASURES[risk_measure].variable
     needed = [*REQUIRED_VARIABLES, *(metrics if several else ()), measure_var]
+    needed += SURVIVAL_VARIABLES
     needed = [v for v in dict.fromkeys(needed) if v in ds.data_vars]
     symbol = currency_symbol(ds.attrs)
     steps = 3 + (len(metrics) + 1 if several else 0) + len(specs)
@@ -255,7 +269,7 @@ def write_report(
             bar.update()
 
             bar.set_postfix_str("risk table")
-            table = risk_table(data, confidence=confidence).compute()
+            table = risk_table(data, columns=_columns(data), confidence=confidence).compute()
             conv = convergence(table, rel_precision=0.01, confidence=confidence)
             bar.update()
 
@@ -349,6 +363,13 @@ def _page(ds, table, conv, summary, comparisons, images, ctx, symbol, n_boot, se
         "order-statistic interval; CVaR95 is the mean of the worst 5% of paths with an "
         "influence-function interval; means have normal intervals.</p>",
     ]
+    if "time_to_survive_days" in [str(m) for m in table["metric"].values]:
+        body.append(
+            '<p class="note">Time to survive: days from the onset of the disruption that '
+            "caused a path's first shortage (traced to the short DC) to that shortage; "
+            "shortage duration: days until service is back. "
+            f"{esc(CENSORED_NOTE)}</p>"
+        )
     if comparisons:
         body += [
             f"<h2>Paired comparison against {esc(baseline)}</h2>",

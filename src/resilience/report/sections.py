@@ -18,6 +18,7 @@ from resilience.report.common import (
     table_html,
     value_parts,
 )
+from resilience.risk import bad_tail
 
 # ----------------------------------------------------------------------------- cells
 
@@ -99,7 +100,7 @@ def _risk_table_html(table: xr.Dataset, ds: xr.Dataset, symbol: str) -> str:
             title = f"{long} ({metric})" if long and long != metric else metric
             title += f" [{unit}]" if unit else ""
             rows.append(f'<tr class="group"><th colspan="{len(names) + 1}">{esc(title)}</th></tr>')
-        higher = metric == "fill_rate"
+        higher = bad_tail(metric) == "lower"  # fill rate, time-to-survive
         triples = [
             (
                 float(col["estimate"].values[i]),

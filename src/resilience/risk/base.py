@@ -44,6 +44,7 @@ HIGHER_IS_BETTER: set[str] = {
     "filled_units",
     "node_filled_units",
     "days_to_first_shortage",
+    "time_to_survive_days",
     "daily_fill_rate_mean",
 }
 

@@ -34,6 +34,7 @@ import numpy as np
 import xarray as xr
 
 from resilience.errors import ResultsError
+from resilience.risk.censored import uncensored
 from resilience.risk.decision_format import (
     format_summary,
     summary_document,
@@ -150,7 +151,7 @@ def _ratio(cost: _Paired, cost_psi, risk: _Paired, risk_psi, z: float) -> _Paire
 def _values(ds: xr.Dataset, name: str) -> np.ndarray:
     if name not in ds.data_vars:
         raise ResultsError(f"the result has no variable {name!r} (needed by the summary)")
-    da = ds[name]
+    da = uncensored(ds, name)  # no shortage is an outcome (risk/censored.py)
     if "path" not in da.dims or set(da.dims) - {"strategy", "path"}:
         raise ResultsError(
             f"{name!r} must have dims (strategy, path) for the summary, got {da.dims}"

@@ -39,6 +39,7 @@ import numpy as np
 import xarray as xr
 
 from resilience.risk.base import IntervalStyle, _pct
+from resilience.risk.censored import CENSORED_NOTE
 
 # The number formats live in numbers.py; callers still import them from here, so the
 # names this module does not use itself are re-exported (hence the noqa).
@@ -283,6 +284,13 @@ _NOTE_LATE = (
 )
 
 
+_NOTE_SURVIVAL = (
+    "traced_shortage = share of paths with a shortage traced to a disruption; "
+    "time_to_survive_days = days from that disruption's onset to the shortage, "
+    "shortage_duration_days = days until service is back. " + CENSORED_NOTE
+)
+
+
 def _records_units(units: str, currency: str | None) -> str:
     code = str(currency or "").strip()
     return code if units == "currency" and code else units
@@ -356,8 +364,11 @@ def risk_table_layout(table: xr.Dataset) -> Table:
     if "scenario_name" in t.attrs:
         title = f"{t.attrs['scenario_name']}: {title[0].lower()}{title[1:]}"
     notes = [_NOTE_METHODS, CLIP_NOTE]
-    if "late_units" in [str(m) for m in t["metric"].values]:
+    metrics = [str(m) for m in t["metric"].values]
+    if "late_units" in metrics:
         notes.append(_NOTE_LATE)
+    if "time_to_survive_days" in metrics or "shortage_duration_days" in metrics:
+        notes.append(_NOTE_SURVIVAL)
     return Table(title, "statistic", strategies, rows, notes)
 
 

@@ -23,8 +23,8 @@ from resilience.risk.base import (
     _z,
     bad_tail,
     check_strategy,
-    get_variable,
 )
+from resilience.risk.censored import uncensored
 from resilience.risk.decision import _sparsity
 from resilience.risk.estimators import wilson_interval
 from resilience.risk.kernels import _bootstrap_tail, _cvar_upper_sorted, _percentile_interval
@@ -149,9 +149,11 @@ def paired_differences(
     """Per-path differences X_s - X_baseline for every other strategy (lazy on dask).
 
     Meaningful per path because all strategies see the same random events (common random
-    numbers). Returns dims (strategy, path, ...) without the baseline.
+    numbers). Returns dims (strategy, path, ...) without the baseline. A path without a
+    traced shortage counts as :mod:`resilience.risk.censored` says (time-to-survive: the
+    horizon; shortage duration: 0), not as NaN.
     """
-    da = get_variable(ds, metric)
+    da = uncensored(ds, metric)
     check_strategy(ds, baseline)
     names = [str(s) for s in ds["strategy"].values]
     others = [i for i, s in enumerate(names) if s != baseline]
@@ -204,7 +206,10 @@ def compare(
 ) -> xr.Dataset:
     """Paired comparison of every strategy against ``baseline`` on the same paths.
 
-    With d_i = X_s,i - X_base,i over the n paths where both are finite:
+    With d_i = X_s,i - X_base,i over the n paths where both are finite. Censored figures
+    are not dropped: on a path without a traced shortage ``time_to_survive_days`` counts
+    as the horizon (it survived) and ``shortage_duration_days`` as 0
+    (:mod:`resilience.risk.censored`), so every path is compared:
 
     - ``mean_diff``: dbar +- z s_d / sqrt(n). Its unpaired counterpart (what independent
       runs would give) has half-width z sqrt((s_base^2 + s_s^2) / n);
@@ -278,7 +283,7 @@ def compare(
     diff = paired_differences(ds, metric, baseline)  # validates metric and baseline
     if diff.sizes["strategy"] == 0:
         raise ResultsError(f"nothing to compare: {baseline!r} is the only strategy")
-    da = ds[metric]
+    da = uncensored(ds, metric)
     _check_dim(da, dim)
     extra = [d for d in da.dims if d not in ("strategy", dim)]
     if extra:

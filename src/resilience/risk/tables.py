@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from resilience.risk.base import _units, _z, get_variable
+from resilience.risk.censored import CENSORED, uncensored
 from resilience.risk.estimators import cvar, fill_rate, mean, quantile, value_at_risk
 
 #: Columns of :func:`risk_table`: (variable, statistic). Statistics: ``mean`` (the ratio
@@ -57,25 +58,58 @@ BACKORDER_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Columns added when the result traces shortages (docs/model.md, "Time to survive and
+#: shortage duration"): the share of paths with a traced shortage, the time-to-survive
+#: (P5: a 1-in-20 bad year; P50) and how long the shortage lasted (mean, P95). A path
+#: without a traced shortage counts as surviving the horizon and as 0 days short
+#: (:mod:`resilience.risk.censored`), so every path is in every figure.
+SURVIVAL_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("traced_shortage", "mean"),
+    ("time_to_survive_days", "P5"),
+    ("time_to_survive_days", "P50"),
+    ("shortage_duration_days", "mean"),
+    ("shortage_duration_days", "P95"),
+)
+
+
 def table_columns(ds: xr.Dataset) -> tuple[tuple[str, str], ...]:
     """The columns ``resilience run`` shows for ``ds``: :data:`BACKORDER_TABLE_COLUMNS`
-    for a backorder run, else :data:`DEFAULT_TABLE_COLUMNS`."""
+    for a backorder run, else :data:`DEFAULT_TABLE_COLUMNS`, then
+    :data:`SURVIVAL_TABLE_COLUMNS` when ``ds`` has the time-to-survive figures."""
     if str(ds.attrs.get("demand_mode", "")) == "backorder":
-        return BACKORDER_TABLE_COLUMNS
-    return DEFAULT_TABLE_COLUMNS
+        columns = BACKORDER_TABLE_COLUMNS
+    else:
+        columns = DEFAULT_TABLE_COLUMNS
+    if all(v in ds.data_vars for v in CENSORED):
+        columns = (*columns, *SURVIVAL_TABLE_COLUMNS)
+    return columns
 
 
 def _with_derived(ds: xr.Dataset, columns: Sequence[tuple[str, str]]) -> xr.Dataset:
-    """``ds`` with ``late_units`` (demand_units - filled_units) when a column asks for it."""
-    if "late_units" in ds.data_vars or "late_units" not in {v for v, _ in columns}:
-        return ds
-    late = get_variable(ds, "demand_units") - get_variable(ds, "filled_units")
-    late.attrs = {
-        "units": "units",
-        "long_name": "Late units",
-        "description": "Demand not served on its day: served late or still backlogged.",
-    }
-    return ds.assign(late_units=late)
+    """``ds`` with ``late_units`` (demand_units - filled_units) and ``traced_shortage``
+    (1 on a path with a traced shortage, else 0) when a column asks for them, and the
+    censored figures with their NaNs counted (:mod:`resilience.risk.censored`)."""
+    wanted = {v for v, _ in columns}
+    if "late_units" in wanted and "late_units" not in ds.data_vars:
+        late = get_variable(ds, "demand_units") - get_variable(ds, "filled_units")
+        late.attrs = {
+            "units": "units",
+            "long_name": "Late units",
+            "description": "Demand not served on its day: served late or still backlogged.",
+        }
+        ds = ds.assign(late_units=late)
+    if "traced_shortage" in wanted and "traced_shortage" not in ds.data_vars:
+        traced = get_variable(ds, "shortage_start_day").notnull().astype(np.float64)
+        traced.attrs = {
+            "units": "1",
+            "long_name": "Traced shortage",
+            "description": "1 on a path with a shortage traced to a disruption, else 0.",
+        }
+        ds = ds.assign(traced_shortage=traced)
+    censored = [v for v in CENSORED if v in wanted and v in ds.data_vars]
+    if censored:
+        ds = ds.assign({v: uncensored(ds, v) for v in censored})
+    return ds
 
 
 def _parse_statistic(stat: str) -> tuple[str, float]:

@@ -1,0 +1,72 @@
+"""Push production plans (issue 14, part 2): what each push plant plans to make a day.
+
+Definitions the compiler and the reference simulator share (docs/model.md, "Push
+production"): the day-by-day plan of a push plant and the most finished goods it can
+ever hold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from resilience.scenario.model import Production, Scenario, Sourcing, Strategy
+from resilience.scenario.queries import expected_outflow, stock_points
+
+__all__ = ["finished_goods_bound", "plant_flow", "production_plans"]
+
+
+def plant_flow(
+    scenario: Scenario, sourcing: Mapping[tuple[str, str], Sourcing], plant: str
+) -> float:
+    """The mean daily flow through ``plant``: the expected outflow (DC demand means, not
+    surged, carried upstream) of every stock point buying from it, times its share, added
+    in stock-point order. The forecast a ``forecast`` plan produces to."""
+    outflow = expected_outflow(scenario, sourcing)
+    flow = 0.0
+    for key in stock_points(scenario):
+        share = sourcing[key].shares.get(plant, 0.0)
+        if share > 0:
+            flow += outflow[key] * share
+    return flow
+
+
+def plan_of(production: Production, horizon: int, flow: float) -> np.ndarray:
+    """Units planned on each day 0..horizon-1: ``level`` rate_per_day every day,
+    ``forecast`` the plant's mean flow every day, ``campaign`` a batch on days offset,
+    offset + every, ... and nothing in between."""
+    plan = np.zeros(horizon)
+    if production.plan == "level":
+        plan[:] = float(production.rate_per_day or 0.0)
+    elif production.plan == "forecast":
+        plan[:] = flow
+    else:
+        every = int(production.every_days or 1)
+        plan[int(production.offset_days) :: every] = float(production.batch or 0.0)
+    return plan
+
+
+def production_plans(
+    scenario: Scenario, strategy: Strategy, sourcing: Mapping[tuple[str, str], Sourcing]
+) -> list[tuple[int, Production, np.ndarray]]:
+    """(node index, production, plan [T]) of every push plant under ``strategy``, in
+    declaration order."""
+    out = []
+    for n, node in enumerate(scenario.nodes):
+        if node.kind != "plant":
+            continue
+        production = scenario.production_of(strategy, node)
+        if production is None or production.mode != "push":
+            continue
+        flow = plant_flow(scenario, sourcing, node.name) if production.plan == "forecast" else 0.0
+        out.append((n, production, plan_of(production, int(scenario.horizon_days), flow)))
+    return out
+
+
+def finished_goods_bound(production: Production, plan: np.ndarray) -> float:
+    """The most finished goods a push plant can hold: its storage cap, or what it starts
+    with plus everything it plans to make."""
+    made = production.initial_stock + float(np.sum(plan))
+    return float(min(production.storage_cap, made)) if math.isfinite(made) else math.inf

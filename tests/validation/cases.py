@@ -54,6 +54,8 @@ RUNS: dict[str, tuple[int, int]] = {
     "outage-pareto-long": (200, 114),
     "first-passage": (20_000, 115),
     "first-passage-b": (20_000, 116),
+    "push-level": (20_000, 117),  # issue-14 push
+    "push-level-b": (20_000, 118),
 }
 
 ExactFn = Callable[[dict, str], float]
@@ -274,6 +276,36 @@ def first_passage_cdf(j: int) -> ExactFn:
     return cdf
 
 
+def _push_level(doc: dict, strategy: str) -> dict[str, float]:
+    """Push at a level rate into capped finished goods, base-stock DC, lead times 0
+    (exact.push_level); every level read from the strategy's own entries."""
+    own = _strategy(doc, strategy)
+    production = own["production"]["plant"]
+    assert production["mode"] == "push" and production["plan"] == "level"
+    assert all(lane["lead_time_days"] == 0 for lane in doc["lanes"])
+    assert doc.get("demand_mode", "lost_sales") == "lost_sales"
+    levels = {e["at"]: e["order_up_to"] for e in own["stock"]}
+    return exact.push_level(
+        _demand(doc),
+        int(production["rate_per_day"]),
+        int(levels["dc"]),
+        int(production["storage_cap"]),
+        int(production.get("initial_stock", 0)),
+        float(levels["plant"]),
+        _horizon(doc),
+    )
+
+
+def push_level_fill(doc: dict, strategy: str) -> float:
+    """Push at a level rate: fill = sum_t E[min(d, X_{t-1})] / (T mu)."""
+    return _push_level(doc, strategy)["fill_rate"]
+
+
+def push_level_on_hand(doc: dict, strategy: str) -> float:
+    """Push at a level rate: mean on hand = (1/T) sum_t E[X'_t + F_t] + S_c."""
+    return _push_level(doc, strategy)["mean_on_hand"]
+
+
 # ----------------------------------------------------------------------------- cases
 
 
@@ -350,6 +382,11 @@ _TABLE: list[tuple[str, str, str, ExactFn, str, tuple[str, ...], ExactFn | None]
     ("first_passage",   "first-passage-b",        "mean_time_to_survive", first_passage_mean,   "sum_j F(S; (j+1) mu)", ("buffer_1", "buffer_4"), None),
     ("first_passage",   "first-passage-b",        "p_time_to_survive_le_1", first_passage_cdf(1), "1 - F(S; 2 mu)",     ("buffer_1",),             None),
     ("first_passage",   "first-passage-b",        "p_time_to_survive_le_4", first_passage_cdf(4), "1 - F(S; 5 mu)",     ("buffer_4",),             None),
+    # issue-14 push: a plant pushing at a level rate, Markov chain of (DC on hand, finished goods)
+    ("push_level",      "push-level",             "fill_rate",     push_level_fill,       "chain (X, F): E[min(d, X)]/mu", ("rate_3", "rate_2"),      None),
+    ("push_level",      "push-level",             "mean_on_hand",  push_level_on_hand,    "chain (X, F): E[X' + F] + S_c", ("rate_3", "rate_2"),      None),
+    ("push_level",      "push-level-b",           "fill_rate",     push_level_fill,       "chain (X, F): E[min(d, X)]/mu", ("rate_1", "rate_2"),      None),
+    ("push_level",      "push-level-b",           "mean_on_hand",  push_level_on_hand,    "chain (X, F): E[X' + F] + S_c", ("rate_1", "rate_2"),      None),
 ]
 # fmt: on
 

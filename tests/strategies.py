@@ -115,7 +115,6 @@ def _shock_rates(draw) -> dict[str, float]:
     }
 
 
-@st.composite
 def _production(draw) -> dict[str, Any] | str:
     """A plant's production (issue-14 push): pull, or push to a level, forecast or
     campaign plan, sometimes capped, sometimes starting with finished goods."""
@@ -137,6 +136,7 @@ def _production(draw) -> dict[str, Any] | str:
     return spec
 
 
+@st.composite
 def scenario_docs(
     draw,
     *,

@@ -306,3 +306,17 @@ def test_production_is_only_for_plants():
     with pytest.raises(ScenarioError) as error:
         load_scenario(doc)
     assert "nodes.dc.production: not allowed for a dc (only for plant)" in str(error.value)
+
+
+def test_finished_goods_beyond_the_on_hand_bound_are_refused():
+    """A level plan of 10^12 a day over 100 days without a cap could hold 10^14 units of
+    finished goods, beyond the exact on-hand sums' 3.5e13: refused, placed; a cap fixes it."""
+    production = {"mode": "push", "plan": "level", "rate_per_day": 1e12}
+    doc = _doc(production, mean=2.0, lead=1, dc_level=4, parts=4, T=100)
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(doc)
+    assert "nodes.plant.production: lets the finished goods of plant reach 1e+14" in str(
+        error.value
+    )
+    doc["nodes"]["plant"]["production"]["storage_cap"] = 1e6
+    load_scenario(doc)

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from resilience.scenario.model import Production, Scenario, Sourcing, Strategy
-from resilience.scenario.queries import expected_outflow, stock_points
+from resilience.scenario.queries import expected_outflow, resolve_sourcing, stock_points
+from resilience.scenario.values import MAX_ON_HAND_UNITS
 
-__all__ = ["finished_goods_bound", "plant_flow", "production_plans"]
+__all__ = ["check_production", "finished_goods_bound", "plant_flow", "production_plans"]
 
 
 def plant_flow(
@@ -70,3 +71,30 @@ def finished_goods_bound(production: Production, plan: np.ndarray) -> float:
     with plus everything it plans to make."""
     made = production.initial_stock + float(np.sum(plan))
     return float(min(production.storage_cap, made)) if math.isfinite(made) else math.inf
+
+
+def check_production(scenario: Scenario, errors) -> None:
+    """The finished goods a push plant can hold (its cap, or its start plus every unit
+    it plans over the horizon) within MAX_ON_HAND_UNITS, placed where the plan is set:
+    the compiler adds them to the on-hand bound of the exact int64 daily on-hand sums."""
+    reported: set[str] = set()
+    for strategy in scenario.strategies:
+        plans = production_plans(scenario, strategy, resolve_sourcing(scenario, strategy))
+        for n, production, plan in plans:
+            name = scenario.nodes[n].name
+            own = strategy.production.get(name) is production
+            place = (
+                f"strategies.{strategy.name}.production.{name}"
+                if own
+                else f"nodes.{name}.production"
+            )
+            bound = finished_goods_bound(production, plan)
+            if bound <= MAX_ON_HAND_UNITS or place in reported:
+                continue
+            reported.add(place)
+            errors.add(
+                place,
+                f"lets the finished goods of {name} reach {bound:.4g} units (its start plus "
+                f"what the {production.plan} plan makes over {scenario.horizon_days} days); "
+                f"the limit is {MAX_ON_HAND_UNITS:g}: set a storage_cap, or count in larger units",
+            )

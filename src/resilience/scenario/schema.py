@@ -34,6 +34,7 @@ import yaml
 
 from resilience.errors import ScenarioError
 from resilience.scenario.bounds import check_bounds
+from resilience.scenario.production import check_production
 from resilience.scenario.check import check_drafts
 from resilience.scenario.drafts import Drafts
 from resilience.scenario.model import Node, Scenario, Strategy
@@ -144,6 +145,8 @@ def validate(data: Any, errors: Errors) -> Scenario | None:
         return None
     scenario = _build(drafts, items)
     check_bounds(scenario, drafts, errors)
+    if not errors:
+        check_production(scenario, errors)  # issue-14 push: finished goods within bounds
     return None if errors else scenario
 
 

@@ -34,10 +34,10 @@ import yaml
 
 from resilience.errors import ScenarioError
 from resilience.scenario.bounds import check_bounds
-from resilience.scenario.production import check_production
 from resilience.scenario.check import check_drafts
 from resilience.scenario.drafts import Drafts
 from resilience.scenario.model import Node, Scenario, Strategy
+from resilience.scenario.production import check_production
 from resilience.scenario.queries import candidate_sources, resolve_sourcing, stock_points
 from resilience.scenario.read import read_document
 from resilience.scenario.tables import expand_tables, uses_tables

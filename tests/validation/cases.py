@@ -276,7 +276,7 @@ def first_passage_cdf(j: int) -> ExactFn:
     return cdf
 
 
-def _push_level(doc: dict, strategy: str) -> dict[str, float]:
+def _push_level(doc: dict, strategy: str, *, wrong: str = "") -> dict[str, float]:
     """Push at a level rate into capped finished goods, base-stock DC, lead times 0
     (exact.push_level); every level read from the strategy's own entries."""
     own = _strategy(doc, strategy)
@@ -285,14 +285,19 @@ def _push_level(doc: dict, strategy: str) -> dict[str, float]:
     assert all(lane["lead_time_days"] == 0 for lane in doc["lanes"])
     assert doc.get("demand_mode", "lost_sales") == "lost_sales"
     levels = {e["at"]: e["order_up_to"] for e in own["stock"]}
+    rate = int(production["rate_per_day"])
+    # the wrong variants, for the checker's test: the cap forgotten (room for everything
+    # the horizon can make), or production after the day's orders
+    cap = rate * _horizon(doc) + 1 if wrong == "uncapped" else int(production["storage_cap"])
     return exact.push_level(
         _demand(doc),
-        int(production["rate_per_day"]),
+        rate,
         int(levels["dc"]),
-        int(production["storage_cap"]),
+        cap,
         int(production.get("initial_stock", 0)),
         float(levels["plant"]),
         _horizon(doc),
+        produce_after_orders=wrong == "after_orders",
     )
 
 
@@ -542,6 +547,16 @@ def _lognormal_median_as_mean(doc: dict, strategy: str) -> float:
     return 1.0 - float(exact.lost_probabilities_dp(a, 1.0 / median, T, 0).mean())
 
 
+def _push_storage_cap_ignored(doc: dict, strategy: str) -> float:
+    """WRONG: a push plant's finished goods never capped (production never stops)."""
+    return _push_level(doc, strategy, wrong="uncapped")["mean_on_hand"]
+
+
+def _push_produce_after_orders(doc: dict, strategy: str) -> float:
+    """WRONG: push production after the day's orders (made today, shipped tomorrow)."""
+    return _push_level(doc, strategy, wrong="after_orders")["fill_rate"]
+
+
 @dataclass(frozen=True)
 class WrongCase:
     """A plausible but wrong formula for ``case``; the checker must reject it."""
@@ -565,6 +580,8 @@ WRONG_CASES: list[WrongCase] = [
     WrongCase(_find("regional-shock/failover_far/fill_rate"), _failover_ignoring_shock),
     WrongCase(_find("base-stock/lead_3/fill_rate"), _base_stock_one_day_late),
     WrongCase(_find("outage-lognormal/zero_buffer/fill_rate"), _lognormal_median_as_mean),
+    WrongCase(_find("push-level/rate_3/mean_on_hand"), _push_storage_cap_ignored),  # issue-14 push
+    WrongCase(_find("push-level/rate_3/fill_rate"), _push_produce_after_orders),
 ]
 
 

@@ -313,6 +313,7 @@ def push_level(
     initial_stock: int,
     component_stock: float,
     horizon: int,
+    produce_after_orders: bool = False,
 ) -> dict[str, float]:
     """Fill rate and mean on-hand of a plant pushing ``rate`` units a day into finished
     goods (cap C) and a base-stock DC (S, lost sales, Poisson demand) pulling from them,
@@ -327,6 +328,8 @@ def push_level(
     stock point orders what production drew and gets it back the same day, so it holds
     S_c at every step 3. Every quantity is an integer, so (X, F) is a Markov chain on
     {0..S} x {0..C}, and its distribution is carried forward day by day exactly.
+    ``produce_after_orders`` (a wrong order of events, for the checker's test): the
+    plant ships min(S - X', F) first and makes min(r, C - F + shipped) after.
     """
     S, C, r = int(order_up_to), int(storage_cap), int(rate)
     p = np.zeros((S + 1, C + 1))
@@ -350,6 +353,11 @@ def push_level(
                 on_hand += w * (float(np.dot(left, np.arange(S + 1))) + f)
                 made = f + min(r, C - f)
                 for x1 in range(S + 1):
+                    if produce_after_orders:
+                        ship = min(S - x1, f)
+                        rest = f - ship
+                        nxt[x1 + ship, rest + min(r, C - rest)] += w * left[x1]
+                        continue
                     ship = min(S - x1, made)
                     nxt[x1 + ship, made - ship] += w * left[x1]
         p = nxt

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -187,10 +187,16 @@ class CompiledStrategy:
     positions: tuple[tuple[str, str], ...]  # (node, item) per stock point
     order_up_to: dict[str, float]  # "node/item" -> S
     sourcing: dict[str, dict]  # "node/item" -> {"mode": ..., "shares": {...}}
+    # issue-14 push: plant -> its push plan (empty when every plant makes to order)
+    production: dict[str, dict] = field(default_factory=dict)
 
     def describe(self) -> dict:
-        """JSON-ready resolved definition, stored in result metadata."""
-        return {"order_up_to": self.order_up_to, "sourcing": self.sourcing}
+        """JSON-ready resolved definition, stored in result metadata (``production``
+        only where some plant pushes, so pull-only metadata is as before)."""
+        out: dict = {"order_up_to": self.order_up_to, "sourcing": self.sourcing}
+        if self.production:
+            out["production"] = self.production
+        return out
 
 
 def _f(values) -> np.ndarray:
@@ -244,6 +250,12 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
         positions=tuple(stock.positions),
         order_up_to=stock.order_up_to,
         sourcing=stock.sourcing,
+        production={
+            scenario.nodes[n].name: {
+                k: v for k, v in asdict(p).items() if v is not None and v != math.inf
+            }
+            for n, p, _ in production_plans(scenario, strategy, sourcing)
+        },
     )
 
 

@@ -320,3 +320,29 @@ def test_finished_goods_beyond_the_on_hand_bound_are_refused():
     )
     doc["nodes"]["plant"]["production"]["storage_cap"] = 1e6
     load_scenario(doc)
+
+
+def test_result_metadata_records_the_push_plans():
+    """A strategy's description (stored in result metadata) lists its push plants' plans;
+    one whose plants all pull describes itself as before (no production entry)."""
+    doc = _doc(
+        {"mode": "push", "plan": "level", "rate_per_day": 2},
+        mean=2,
+        lead=1,
+        dc_level=4,
+        parts=4,
+        T=5,
+    )
+    doc["strategies"] = {"push": {}, "pull": {"production": {"plant": "pull"}}}
+    scenario = load_scenario(doc)
+    push = compile_strategy(scenario, "push").describe()
+    assert push["production"] == {
+        "plant": {
+            "mode": "push",
+            "plan": "level",
+            "rate_per_day": 2,
+            "offset_days": 0,
+            "initial_stock": 0.0,
+        }
+    }
+    assert "production" not in compile_strategy(scenario, "pull").describe()

@@ -22,6 +22,11 @@ round from the compiler: the random chains still run on their streams and only t
 effect is ignored. Shortages are traced to their disruption (time-to-survive) from
 spells recorded day by day and from upstream sets and pipeline times worked out here
 from the sourcing, apart from the compiler's.
+
+Push plants (docs/model.md, "Push production") get their plans from the typed
+``Production`` objects; the finished goods are a stock point (plant, its item) after
+every other, and the forecast rate is the one definition borrowed
+(``resilience.scenario.production.plant_flow``).
 """
 
 from __future__ import annotations

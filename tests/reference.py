@@ -22,6 +22,11 @@ round from the compiler: the random chains still run on their streams and only t
 effect is ignored. Shortages are traced to their disruption (time-to-survive) from
 spells recorded day by day and from upstream sets and pipeline times worked out here
 from the sourcing, apart from the compiler's.
+
+Push plants (docs/model.md, "Push production") get their plans from the typed
+``Production`` objects; the finished goods are a stock point (plant, its item) after
+every other, and the forecast rate is the one definition borrowed
+(``resilience.scenario.production.plant_flow``).
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from __future__ import annotations
 import math
 
 from resilience.compiler import compile_strategy, poisson_cdf, processing_order
-from resilience.scenario.model import Event, Lane, Node, Scenario, Sourcing, Strategy
+from resilience.scenario.model import Event, Lane, Node, Production, Scenario, Sourcing, Strategy
+from resilience.scenario.production import plant_flow
 
 # ----------------------------------------------------------------------------- randomness
 
@@ -178,6 +184,60 @@ def _pipeline_time(node: str, into: dict[str, list[tuple[str, int]]], memo: dict
     return memo[node]
 
 
+def _push_plants(
+    scenario: Scenario, strategy: Strategy, sourcing: dict
+) -> dict[str, tuple[Production, list[float]]]:
+    """Push plants (docs/model.md, "Push production"), in declaration order: name ->
+    (production, units planned on each day)."""
+    T = scenario.horizon_days
+    out = {}
+    for node in scenario.nodes:
+        if node.kind != "plant":
+            continue
+        production = strategy.production.get(node.name, node.production)
+        if production is None or production.mode != "push":
+            continue
+        if production.plan == "level":
+            plan = [production.rate_per_day] * T
+        elif production.plan == "forecast":
+            plan = [plant_flow(scenario, sourcing, node.name)] * T
+        else:
+            plan = [
+                production.batch
+                if t >= production.offset_days
+                and (t - production.offset_days) % production.every_days == 0
+                else 0.0
+                for t in range(T)
+            ]
+        out[node.name] = (production, [float(x) for x in plan])
+    return out
+
+
+def _produce(
+    push: dict, t: int, index_node: dict, on_hand: dict, avail: dict, cap_left: dict, m: dict
+) -> None:
+    """Step 4a of day t: each push plant makes the day's plan, cut to its availability and
+    capacity, to the room under its storage cap and to its scarcest component (a partial
+    batch), into its finished goods (the key (plant, its item))."""
+    for name, (production, plan) in push.items():
+        node = index_node[name]
+        fg = (name, node.item)
+        room = max(0.0, production.storage_cap - on_hand[fg])
+        make = min(
+            min(
+                plan[t], _outflow_limit(avail[name], node.capacity_per_day, cap_left[name], plan[t])
+            ),
+            room,
+        )
+        for c, q in node.bom.items():
+            make = min(make, on_hand[(name, c)] / q)
+        for c, q in node.bom.items():
+            on_hand[(name, c)] = max(0.0, on_hand[(name, c)] - make * q)
+            m["consumed"] += make * q
+        on_hand[fg] += make
+        m["produced"] += make
+
+
 def simulate_path(
     scenario: Scenario,
     strategy: str,
@@ -206,6 +266,11 @@ def simulate_path(
     points = _stock_points(scenario)
     S = {key: compiled.order_up_to[f"{key[0]}/{key[1]}"] for key in points}
     sourcing = _resolve_sourcing(scenario, strat)
+    # push plants' finished goods: stock points of their own, after every other
+    push = _push_plants(scenario, strat, sourcing)
+    finished = [(name, index_node[name].item) for name in push]
+    S.update({key: push[key[0]][0].initial_stock for key in finished})
+    held = points + finished  # every stock point that holds stock, in the kernel's order
     # active sources of each stock point in sourcing order: (source node, share, lane)
     sources = {
         key: [
@@ -303,9 +368,9 @@ def simulate_path(
     region_active = [False] * len(region_shocks)
     lane_active = [False] * len(scenario.lane_shocks)
     surge_active = [False] * len(scenario.demand_surges)
-    on_hand = {key: S[key] for key in points}
-    in_transit = {key: 0.0 for key in points}
-    backlog = {key: 0.0 for key in points}
+    on_hand = {key: S[key] for key in held}
+    in_transit = {key: 0.0 for key in held}
+    backlog = {key: 0.0 for key in held}
     due: dict[tuple[int, tuple[str, str]], float] = {}  # (arrival day, stock point) -> units
 
     m = {name: 0.0 for name in ("demand", "filled", "lost", "stockout_days", "sum_on_hand")}
@@ -318,6 +383,7 @@ def simulate_path(
         shipped=0.0,
         received=0.0,
         consumed=0.0,
+        produced=0.0,
     )
     node_on_hand = {n.name: 0.0 for n in nodes}
     node_impaired = {n.name: 0.0 for n in nodes}
@@ -457,7 +523,7 @@ def simulate_path(
 
         # on hand and backlog are measured after serving
         total_on_hand = 0.0
-        for key in points:
+        for key in held:
             total_on_hand += on_hand[key]
             m["holding"] += on_hand[key] * index_node[key[0]].holding_cost_per_unit_day
             node_on_hand[key[0]] += on_hand[key]
@@ -502,7 +568,8 @@ def simulate_path(
         daily_fill.append(day_filled / day_demand if day_demand > 0 else 1.0)
         daily_on_hand.append(total_on_hand)
 
-        # ---- 4. order and ship, each node before the nodes that supply it
+        # ---- 4a. push plants make to plan; 4. order and ship, each node before its sources
+        _produce(push, t, index_node, on_hand, avail, cap_left, m)
         lane_left = {key: lane.capacity_per_day for key, lane in lanes.items()}
         for e in events:  # a closed lane dispatches nothing today: no capacity
             if e.kind == "lane_disruption" and e.closed and _active(e, t):
@@ -525,7 +592,7 @@ def simulate_path(
                     source = index_node[src]
                     if source.kind == "supplier":
                         material = math.inf
-                    elif source.kind == "dc":
+                    elif source.kind == "dc" or src in push:
                         material = on_hand[(src, source.item)]
                     else:
                         material = min(on_hand[(src, c)] / q for c, q in source.bom.items())
@@ -563,7 +630,10 @@ def simulate_path(
                     source = index_node[src]
                     cap_left[src] -= x
                     lane_left[lane.key] -= x
-                    if source.kind == "plant":  # made to order from its components
+                    if src in push:  # from its finished goods
+                        on_hand[(src, source.item)] -= x
+                        m["consumed"] += x
+                    elif source.kind == "plant":  # made to order from its components
                         for c, q in source.bom.items():
                             on_hand[(src, c)] = max(0.0, on_hand[(src, c)] - x * q)
                             m["consumed"] += x * q
@@ -613,9 +683,9 @@ def simulate_path(
         if first_shortage is None
         else float(first_shortage - first_disruption),
         "service_recovery_days": nan if recovered is None else float(recovered - first_disruption),
-        "on_hand_start": total(S[key] for key in points),
-        "on_hand_end": total(on_hand[key] for key in points),
-        "in_transit_end": total(in_transit[key] for key in points),
+        "on_hand_start": total(S[key] for key in held),
+        "on_hand_end": total(on_hand[key] for key in held),
+        "in_transit_end": total(in_transit[key] for key in held),
         "units_shipped": m["shipped"],
         "units_received": m["received"],
         "units_consumed": m["consumed"],
@@ -625,6 +695,7 @@ def simulate_path(
         else float((T if traced_end is None else traced_end) - traced_day),
         "shortage_start_day": nan if traced_day is None else float(traced_day),
         "first_unmet_day": nan if first_unmet is None else float(first_unmet),
+        "units_produced": m["produced"],
         "node_mean_on_hand": [node_on_hand[n.name] / T for n in nodes],
         "node_impaired_days": [node_impaired[n.name] for n in nodes],
         "node_demand_units": [node_demand[n.name] for n in nodes],

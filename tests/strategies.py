@@ -115,6 +115,27 @@ def _shock_rates(draw) -> dict[str, float]:
     }
 
 
+def _production(draw) -> dict[str, Any] | str:
+    """A plant's production (issue-14 push): pull, or push to a level, forecast or
+    campaign plan, sometimes capped, sometimes starting with finished goods."""
+    plan = draw(st.sampled_from(["pull", "level", "forecast", "campaign"]))
+    if plan == "pull":
+        return "pull"
+    spec: dict[str, Any] = {"mode": "push", "plan": plan}
+    if plan == "level":
+        spec["rate_per_day"] = draw(st.sampled_from([0.0, 1.0, 2.5, 8.0, 20.0]))
+    elif plan == "campaign":
+        spec["batch"] = draw(st.sampled_from([5.0, 20.0, 60.0]))
+        spec["every_days"] = draw(st.integers(1, 6))
+        spec["offset_days"] = draw(st.integers(0, spec["every_days"] - 1))
+    cap = draw(st.sampled_from([None, 3.0, 10.0, 50.0]))
+    if cap is not None:
+        spec["storage_cap"] = cap
+    if draw(st.booleans()):
+        spec["initial_stock"] = draw(st.sampled_from([0.0, 2.0, 7.5])) if cap is None else cap / 2
+    return spec
+
+
 @st.composite
 def scenario_docs(
     draw,
@@ -124,11 +145,14 @@ def scenario_docs(
     max_plants: int = 2,
     max_dcs: int = 3,
     events: bool = False,
+    production: bool = False,
 ) -> dict[str, Any]:
     """A random valid scenario document (see the module docstring).
 
     ``disruptions=False`` leaves out outages, regional and lane shocks and demand surges;
-    ``events=True`` adds scripted events and the random-disruptions switch.
+    ``events=True`` adds scripted events and the random-disruptions switch;
+    ``production=True`` makes plants push to a plan (issue-14 push), in the scenario and
+    in strategies' overrides, each with a probability.
     """
     n_sup = draw(st.integers(1, max_suppliers))
     n_plant = draw(st.integers(0, max_plants))
@@ -193,6 +217,8 @@ def scenario_docs(
         }
         if draw(st.booleans()):
             nodes[p]["holding_cost_per_unit_day"] = draw(st.sampled_from([0.1, 0.5, 1.0]))
+        if production and draw(st.booleans()):
+            nodes[p]["production"] = _production(draw)
         for c in bom_items:
             makers = [s for s in suppliers if made[s] == c]
             for s in draw(st.lists(st.sampled_from(makers), min_size=1, unique=True)):
@@ -317,6 +343,9 @@ def scenario_docs(
             body["stock"] = stock_entries()
         if draw(st.booleans()):
             body["sourcing"] = sourcing_entries(require_multi=False)
+        if production and plants and draw(st.booleans()):
+            chosen = draw(st.lists(st.sampled_from(plants), unique=True, min_size=1))
+            body["production"] = {p: _production(draw) for p in chosen}
         strategies[f"s{k}"] = body
     doc["strategies"] = strategies
     if events:

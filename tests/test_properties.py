@@ -37,6 +37,23 @@ def test_units_are_conserved_on_every_path(scenario, seed):
         assert (in_transit >= -1e-9 * np.maximum(scale, 1.0)).all()
 
 
+@given(scenario=scenarios(production=True), seed=seeds)
+def test_units_are_conserved_with_push_production(scenario, seed):
+    """Push plants (issue-14 push) make units into their finished goods: stock at the
+    start + received + produced - consumed = stock at the end (consumed includes the
+    components production draws and what leaves the finished goods)."""
+    for strategy in scenario.strategy_names:
+        p = run_kernel(network(scenario, strategy), seed, 0, N_PATHS).path_out
+        start, end = p[:, k.ON_HAND_START], p[:, k.ON_HAND_END]
+        received, consumed = p[:, k.RECEIVED], p[:, k.CONSUMED]
+        produced = p[:, k.PRODUCED]
+        shipped, in_transit = p[:, k.SHIPPED], p[:, k.IN_TRANSIT_END]
+        scale = np.maximum.reduce([start, end, received, consumed, shipped, produced])
+        _close(start + received + produced - consumed, end, scale)
+        _close(shipped, received + in_transit, scale)
+        assert (produced >= 0.0).all()
+
+
 @given(scenario=scenarios(), seed=seeds)
 def test_fill_rate_is_a_fraction(scenario, seed):
     dcs = [i for i, n in enumerate(scenario.nodes) if n.kind == "dc"]

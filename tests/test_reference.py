@@ -91,6 +91,18 @@ def test_kernel_equals_reference_with_scripted_events(scenario, seed, path_start
         assert_matches_reference(scenario, strategy, seed, path_start, n=3)
 
 
+@given(
+    scenario=scenarios(production=True, events=True), seed=seeds, path_start=st.integers(0, 10**6)
+)
+def test_kernel_equals_reference_with_push_production(scenario, seed, path_start):
+    """Random networks whose plants push to level, forecast or campaign plans (capped or
+    not, with starting finished goods or not, overridden per strategy, some back to pull),
+    with disruptions and scripted events: every output, units produced included, matches
+    the reference bit for bit."""
+    for strategy in scenario.strategy_names:
+        assert_matches_reference(scenario, strategy, seed, path_start, n=3)
+
+
 @pytest.mark.parametrize("strategy", ["jit", "jic", "regionalized"])
 def test_kernel_equals_reference_on_the_example(strategy, two_tier_path):
     """A year of the documented two-tier example: long outages, a lognormal duration, a

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -38,6 +38,7 @@ from resilience.kernels.simulate import (
     UNIT_EPS,
 )
 from resilience.scenario.model import Event, Node, Scenario, Sourcing, Strategy
+from resilience.scenario.production import finished_goods_bound, production_plans
 from resilience.scenario.queries import (
     expected_outflow,
     order_up_to_level,
@@ -161,6 +162,17 @@ class Network(NamedTuple):
     event_dc_onset: np.ndarray  # [T, D] latest start of a scripted lane/demand event on j
     node_can_impair: np.ndarray  # [N] bool: an outage, a regional shock or an event can hit it
     watch_day: int  # first day first_unmet_day looks at
+    # issue-14 push production (docs/model.md, "Push production"), Q push plants: each
+    # push_* array has a 0-length first dimension without them, so the kernel skips the
+    # production step. A push plant's finished goods are a stock point of their own,
+    # numbered after every other (outside node_pos_ptr's ranges, so it never orders).
+    node_material_kind: np.ndarray  # [N] what a source ships from: 0 unlimited (supplier),
+    # 1 its components, made to order (pull plant), 2 its stock point node_out_pos (dc,
+    # push plant's finished goods)
+    push_node: np.ndarray  # [Q] the plant
+    push_fg_pos: np.ndarray  # [Q] its finished-goods stock point
+    push_storage_cap: np.ndarray  # [Q] most finished goods on hand, inf = none
+    push_plan: np.ndarray  # [T, Q] units planned per day ((0, 0) without push plants)
 
 
 @dataclass(frozen=True)
@@ -175,10 +187,16 @@ class CompiledStrategy:
     positions: tuple[tuple[str, str], ...]  # (node, item) per stock point
     order_up_to: dict[str, float]  # "node/item" -> S
     sourcing: dict[str, dict]  # "node/item" -> {"mode": ..., "shares": {...}}
+    # issue-14 push: plant -> its push plan (empty when every plant makes to order)
+    production: dict[str, dict] = field(default_factory=dict)
 
     def describe(self) -> dict:
-        """JSON-ready resolved definition, stored in result metadata."""
-        return {"order_up_to": self.order_up_to, "sourcing": self.sourcing}
+        """JSON-ready resolved definition, stored in result metadata (``production``
+        only where some plant pushes, so pull-only metadata is as before)."""
+        out: dict = {"order_up_to": self.order_up_to, "sourcing": self.sourcing}
+        if self.production:
+            out["production"] = self.production
+        return out
 
 
 def _f(values) -> np.ndarray:
@@ -215,6 +233,7 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
     if not scenario.random_disruptions_of(strategy):
         fields.update(_without_random_disruptions(fields))
     fields["node_can_impair"] = _can_impair(fields)
+    fields.update(_production_fields(scenario, strategy, sourcing, fields))
     network = Network(
         horizon=int(scenario.horizon_days),
         backorder=scenario.demand_mode == "backorder",
@@ -231,6 +250,12 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
         positions=tuple(stock.positions),
         order_up_to=stock.order_up_to,
         sourcing=stock.sourcing,
+        production={
+            scenario.nodes[n].name: {
+                k: v for k, v in asdict(p).items() if v is not None and v != math.inf
+            }
+            for n, p, _ in production_plans(scenario, strategy, sourcing)
+        },
     )
 
 
@@ -699,3 +724,60 @@ def _can_impair(fields: dict) -> np.ndarray:
     if fields["event_node_cap"].shape[0]:
         can |= (fields["event_node_cap"] < 1.0).any(axis=0)
     return np.ascontiguousarray(can, dtype=np.bool_)
+
+
+# ----------------------------------------------------------------------------- push production
+
+
+def _production_fields(
+    scenario: Scenario, strategy: Strategy, sourcing: dict[tuple[str, str], Sourcing], fields: dict
+) -> dict[str, Any]:
+    """Push plants (docs/model.md, "Push production"): a finished-goods stock point per
+    push plant, appended after every other stock point (starting stock: its
+    initial_stock; the plant's holding rate), that its buyers ship from as from a dc's
+    stock, and the day-by-day plan. Without push plants only node_material_kind is new
+    (the node kinds) and every other field is left as it was."""
+    T = int(scenario.horizon_days)
+    plans = production_plans(scenario, strategy, sourcing)
+    kind = fields["node_kind"].copy()
+    out: dict[str, Any] = {
+        "node_material_kind": kind,
+        "push_node": _i([]),
+        "push_fg_pos": _i([]),
+        "push_storage_cap": _f([]),
+        "push_plan": np.zeros((0, 0)),
+    }
+    if not plans:
+        return out
+    P = len(fields["pos_node"])
+    push_node, push_pos, caps, starts = [], [], [], []
+    node_out_pos = fields["node_out_pos"].copy()
+    for i, (n, production, _) in enumerate(plans):
+        kind[n] = 2
+        node_out_pos[n] = P + i
+        push_node.append(n)
+        push_pos.append(P + i)
+        caps.append(production.storage_cap)
+        starts.append(production.initial_stock)
+    holding = [scenario.nodes[n].holding_cost_per_unit_day for n in push_node]
+    bound = sum(finished_goods_bound(p, plan) for _, p, plan in plans)
+    src_ptr = fields["pos_src_ptr"]
+    out.update(
+        {
+            "node_out_pos": _i(node_out_pos),
+            "push_node": _i(push_node),
+            "push_fg_pos": _i(push_pos),
+            "push_storage_cap": _f(caps),
+            "push_plan": np.ascontiguousarray(np.stack([plan for _, _, plan in plans], axis=1)),
+            "pos_node": _i([*fields["pos_node"], *push_node]),
+            "pos_order_up_to": _f([*fields["pos_order_up_to"], *starts]),
+            "pos_holding_cost": _f([*fields["pos_holding_cost"], *holding]),
+            "pos_bom_qty": _f([*fields["pos_bom_qty"], *([1.0] * len(plans))]),
+            "pos_mode": _i([*fields["pos_mode"], *([0] * len(plans))]),
+            "pos_src_ptr": _i([*src_ptr, *([src_ptr[-1]] * len(plans))]),
+            # on hand tops out at the levels S plus what the plants can hold
+            "on_hand_max": float(max(fields["on_hand_max"] + bound, 1.0)),
+        }
+    )
+    assert out["push_plan"].shape == (T, len(plans))
+    return out

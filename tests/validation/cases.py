@@ -58,6 +58,8 @@ RUNS: dict[str, tuple[int, int]] = {
     "first-passage-b": (20_000, 116),
     "qualify-backup-low": (20_000, 117),
     "qualify-backup-high": (20_000, 118),
+    "push-level": (20_000, 130),  # issue-14 push
+    "push-level-b": (20_000, 131),
 }
 
 ExactFn = Callable[[dict, str], float]
@@ -278,6 +280,41 @@ def first_passage_cdf(j: int) -> ExactFn:
     return cdf
 
 
+def _push_level(doc: dict, strategy: str, *, wrong: str = "") -> dict[str, float]:
+    """Push at a level rate into capped finished goods, base-stock DC, lead times 0
+    (exact.push_level); every level read from the strategy's own entries."""
+    own = _strategy(doc, strategy)
+    production = own["production"]["plant"]
+    assert production["mode"] == "push" and production["plan"] == "level"
+    assert all(lane["lead_time_days"] == 0 for lane in doc["lanes"])
+    assert doc.get("demand_mode", "lost_sales") == "lost_sales"
+    levels = {e["at"]: e["order_up_to"] for e in own["stock"]}
+    rate = int(production["rate_per_day"])
+    # the wrong variants, for the checker's test: the cap forgotten (room for everything
+    # the horizon can make), or production after the day's orders
+    cap = rate * _horizon(doc) + 1 if wrong == "uncapped" else int(production["storage_cap"])
+    return exact.push_level(
+        _demand(doc),
+        rate,
+        int(levels["dc"]),
+        cap,
+        int(production.get("initial_stock", 0)),
+        float(levels["plant"]),
+        _horizon(doc),
+        produce_after_orders=wrong == "after_orders",
+    )
+
+
+def push_level_fill(doc: dict, strategy: str) -> float:
+    """Push at a level rate: fill = sum_t E[min(d, X_{t-1})] / (T mu)."""
+    return _push_level(doc, strategy)["fill_rate"]
+
+
+def push_level_on_hand(doc: dict, strategy: str) -> float:
+    """Push at a level rate: mean on hand = (1/T) sum_t E[X'_t + F_t] + S_c."""
+    return _push_level(doc, strategy)["mean_on_hand"]
+
+
 # ----------------------------------------------------------------------------- cases
 
 
@@ -389,6 +426,11 @@ _TABLE: list[tuple[str, str, str, ExactFn, str, tuple[str, ...], ExactFn | None]
     # is a backup worth qualifying? E[total cost, qualified - single source], paired
     ("qualify_backup",  "qualify-backup-low",     "total_cost_vs_single_source", total_cost_vs("single_source"), "qT + mu sum_t [w dc p_t + c_B q_t] - m mu sum_t q_{t-1}", ("qualified",), None),
     ("qualify_backup",  "qualify-backup-high",    "total_cost_vs_single_source", total_cost_vs("single_source"), "qT + mu sum_t [w dc p_t + c_B q_t] - m mu sum_t q_{t-1}", ("qualified",), None),
+    # issue-14 push: a plant pushing at a level rate, Markov chain of (DC on hand, finished goods)
+    ("push_level",      "push-level",             "fill_rate",     push_level_fill,       "chain (X, F): E[min(d, X)]/mu", ("rate_3", "rate_2"),      None),
+    ("push_level",      "push-level",             "mean_on_hand",  push_level_on_hand,    "chain (X, F): E[X' + F] + S_c", ("rate_3", "rate_2"),      None),
+    ("push_level",      "push-level-b",           "fill_rate",     push_level_fill,       "chain (X, F): E[min(d, X)]/mu", ("rate_1", "rate_2"),      None),
+    ("push_level",      "push-level-b",           "mean_on_hand",  push_level_on_hand,    "chain (X, F): E[X' + F] + S_c", ("rate_1", "rate_2"),      None),
 ]
 # fmt: on
 
@@ -556,6 +598,16 @@ def _backup_premium_only(doc: dict, strategy: str) -> float:
     return total_cost_vs("single_source")(doc, strategy) - c_p * mu * float(down.sum())
 
 
+def _push_storage_cap_ignored(doc: dict, strategy: str) -> float:
+    """WRONG: a push plant's finished goods never capped (production never stops)."""
+    return _push_level(doc, strategy, wrong="uncapped")["mean_on_hand"]
+
+
+def _push_produce_after_orders(doc: dict, strategy: str) -> float:
+    """WRONG: push production after the day's orders (made today, shipped tomorrow)."""
+    return _push_level(doc, strategy, wrong="after_orders")["fill_rate"]
+
+
 @dataclass(frozen=True)
 class WrongCase:
     """A plausible but wrong formula for ``case``; the checker must reject it."""
@@ -582,6 +634,8 @@ WRONG_CASES: list[WrongCase] = [
     WrongCase(
         _find("qualify-backup-low/qualified/total_cost_vs_single_source"), _backup_premium_only
     ),
+    WrongCase(_find("push-level/rate_3/mean_on_hand"), _push_storage_cap_ignored),  # issue-14 push
+    WrongCase(_find("push-level/rate_3/fill_rate"), _push_produce_after_orders),
 ]
 
 

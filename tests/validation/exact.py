@@ -300,3 +300,68 @@ def partial_tts(stock: float, mean: float, supply: float) -> int:
     ship only ``supply`` < ``mean`` a day: it starts day s + j with stock - j (mean -
     supply), so the first short day is j = floor((stock - mean) / (mean - supply)) + 1."""
     return int(math.floor((stock - mean) / (mean - supply) + 1e-12)) + 1
+
+
+# ----------------------------------------------------------------------------- push production
+
+
+def push_level(
+    mean: float,
+    rate: int,
+    order_up_to: int,
+    storage_cap: int,
+    initial_stock: int,
+    component_stock: float,
+    horizon: int,
+    produce_after_orders: bool = False,
+) -> dict[str, float]:
+    """Fill rate and mean on-hand of a plant pushing ``rate`` units a day into finished
+    goods (cap C) and a base-stock DC (S, lost sales, Poisson demand) pulling from them,
+    every lead time 0 and the component never short (docs/model.md, "Push production").
+
+    The state at the end of a day is (X, F): the DC's on hand and the finished goods
+    (day -1: X = S, F = initial stock). Day t: step 3 serves min(d, X), leaving
+    X' = X - min(d, X) (measured: X' + F + the component stock S_c); step 4a makes
+    min(r, C - F) (room under the cap; the component and capacity do not bind), so
+    F' = F + min(r, C - F); step 4 the DC orders S - X' (IP = on hand: lead 0) and the
+    plant ships min(S - X', F') from its finished goods, on hand at once. The component
+    stock point orders what production drew and gets it back the same day, so it holds
+    S_c at every step 3. Every quantity is an integer, so (X, F) is a Markov chain on
+    {0..S} x {0..C}, and its distribution is carried forward day by day exactly.
+    ``produce_after_orders`` (a wrong order of events, for the checker's test): the
+    plant ships min(S - X', F) first and makes min(r, C - F + shipped) after.
+    """
+    S, C, r = int(order_up_to), int(storage_cap), int(rate)
+    p = np.zeros((S + 1, C + 1))
+    p[S, int(initial_stock)] = 1.0
+    pmf = stats.poisson.pmf(np.arange(S + 1), mean)
+    served = 0.0
+    on_hand = 0.0
+    for _ in range(horizon):
+        nxt = np.zeros_like(p)
+        for x in range(S + 1):
+            # the distribution of what is left after serving: x - k for k < x, 0 for d >= x
+            left = np.zeros(S + 1)
+            left[x - np.arange(x)] = pmf[:x]
+            left[0] += 1.0 - pmf[:x].sum()
+            e_served = float(np.dot(pmf[:x], np.arange(x))) + x * (1.0 - pmf[:x].sum())
+            for f in range(C + 1):
+                w = p[x, f]
+                if w == 0.0:
+                    continue
+                served += w * e_served
+                on_hand += w * (float(np.dot(left, np.arange(S + 1))) + f)
+                made = f + min(r, C - f)
+                for x1 in range(S + 1):
+                    if produce_after_orders:
+                        ship = min(S - x1, f)
+                        rest = f - ship
+                        nxt[x1 + ship, rest + min(r, C - rest)] += w * left[x1]
+                        continue
+                    ship = min(S - x1, made)
+                    nxt[x1 + ship, made - ship] += w * left[x1]
+        p = nxt
+    return {
+        "fill_rate": served / (horizon * mean),
+        "mean_on_hand": on_hand / horizon + component_stock,
+    }

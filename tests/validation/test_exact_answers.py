@@ -308,7 +308,8 @@ def test_checker_rejects_an_exact_value_shifted_by_10_se():
 def test_checker_rejects_plausible_wrong_formulas(wrong: WrongCase):
     """Plausible mistakes (same-day service of lead-time-0 shipments, split read as
     failover, failover that ignores a common-cause shock, a lead time one day too long, a
-    lognormal median read as the mean) are all rejected by the same 4-SE check."""
+    lognormal median read as the mean, a push plant's storage cap ignored, push production
+    after the day's orders) are all rejected by the same 4-SE check."""
     row = evaluate(wrong.case)
     value = wrong.wrong(scenario_doc(wrong.case.scenario), wrong.case.strategy)
     z = z_score(row.estimate, row.se, value)

@@ -39,7 +39,9 @@ FIRST_DISRUPTION, DAYS_TO_SHORTAGE, RECOVERY_DAYS = 12, 13, 14
 ON_HAND_START, ON_HAND_END, IN_TRANSIT_END = 15, 16, 17
 SHIPPED, RECEIVED, CONSUMED = 18, 19, 20
 TIME_TO_SURVIVE, SHORTAGE_DURATION, SHORTAGE_START, FIRST_UNMET = 21, 22, 23, 24
-N_PATH_METRICS = 25
+# issue-14 push: units made by push plants into their finished goods
+PRODUCED = 25
+N_PATH_METRICS = 26
 # Columns of ``node_out`` [paths, nodes, N_NODE_METRICS].
 N_ON_HAND, N_IMPAIRED, N_DEMAND, N_FILLED, N_LOST, N_STOCKOUT = 0, 1, 2, 3, 4, 5
 N_NODE_METRICS = 6
@@ -110,6 +112,7 @@ class Totals(NamedTuple):
     shortage_onset: np.ndarray  # int64 [W] the start of that disruption
     shortage_end: np.ndarray  # int64 [W] first day after it without unmet demand
     first_unmet: np.ndarray  # int64 [W] first day >= watch_day with unmet demand
+    produced: np.ndarray  # [W] issue-14 push: units made into finished goods
 
 
 class Day(NamedTuple):
@@ -268,6 +271,7 @@ def simulate_paths(
             _measure_service(day, totals, t)
             _trace_shortage(net, state, day, totals, t, t >= watch_day)
             _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on_hand_sum)
+            _produce(net, state, day, orders, totals, t)
             _order_and_ship(net, state, day, orders, totals, t % H, t)
         _reduce_group(net, state, totals, g, n_real, path_out, node_out)
         done = g + n_real
@@ -424,6 +428,7 @@ def _new_totals(net):
         np.full(W, -1, np.int64),
         np.full(W, -1, np.int64),
         np.full(W, -1, np.int64),
+        np.zeros(W),
     )
 
 
@@ -883,6 +888,58 @@ def _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on
         on_hand_sum[t] += np.int64(round(total_on_hand[w] * ON_HAND_FIXED_POINT))
 
 
+# ----------------------------------------------------------------------------- 4a. produce
+# issue-14 push production (docs/model.md, "Push production")
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _produce(net, state, day, orders, totals, t):
+    """Day t's production at each push plant (in node order), before any order: the
+    plan, cut to what the plant's availability and capacity allow, to the room left under
+    its storage cap, and to what its scarcest component allows (a partial batch; the rest
+    of the day's plan is not made up later). Components are drawn BOM x made; the units
+    go into the plant's finished-goods stock point. Capacity spent here is not taken from
+    the day's outflow limit: making and dispatching are limited separately. Without push
+    plants the loop does not run."""
+    push_node = net.push_node
+    push_fg_pos = net.push_fg_pos
+    push_storage_cap = net.push_storage_cap
+    push_plan = net.push_plan
+    node_capacity = net.node_capacity
+    node_pos_ptr = net.node_pos_ptr
+    pos_bom_qty = net.pos_bom_qty
+    on_hand = state.on_hand
+    avail = day.avail
+    cap_left = day.cap_left
+    make = orders.material
+    consumed_total = totals.consumed
+    produced_total = totals.produced
+    for i in range(push_node.shape[0]):
+        n = push_node[i]
+        q = push_fg_pos[i]
+        storage_cap = push_storage_cap[i]
+        planned = push_plan[t, i]
+        capacity = node_capacity[n]
+        for w in range(LANES):
+            room = _max(0.0, storage_cap - on_hand[q, w])
+            limit = _outflow_limit(cap_left[n, w], avail[n, w], capacity, planned)
+            make[w] = _min(_min(planned, limit), room)
+        for c in range(node_pos_ptr[n], node_pos_ptr[n + 1]):
+            qty = pos_bom_qty[c]
+            for w in range(LANES):
+                make[w] = _min(make[w], on_hand[c, w] / qty)
+        for c in range(node_pos_ptr[n], node_pos_ptr[n + 1]):
+            qty = pos_bom_qty[c]
+            for w in range(LANES):
+                used = make[w] * qty
+                # make = on_hand / qty can use a hair more than on hand
+                on_hand[c, w] = _max(0.0, on_hand[c, w] - used)
+                consumed_total[w] += used
+        for w in range(LANES):
+            on_hand[q, w] += make[w]
+            produced_total[w] += make[w]
+
+
 # ----------------------------------------------------------------------------- 4. order
 
 
@@ -933,7 +990,7 @@ def _source_limits(net, p, state, day, orders):
     src_share = net.src_share
     lane_src_node = net.lane_src_node
     node_capacity = net.node_capacity
-    node_kind = net.node_kind
+    node_kind = net.node_material_kind
     node_out_pos = net.node_out_pos
     node_pos_ptr = net.node_pos_ptr
     pos_bom_qty = net.pos_bom_qty
@@ -1021,7 +1078,7 @@ def _take(net, p, state, day, orders, totals):
     src_lane = net.src_lane
     lane_src_node = net.lane_src_node
     lane_unit_cost = net.lane_unit_cost
-    node_kind = net.node_kind
+    node_kind = net.node_material_kind
     node_out_pos = net.node_out_pos
     node_pos_ptr = net.node_pos_ptr
     pos_bom_qty = net.pos_bom_qty
@@ -1179,6 +1236,7 @@ def _reduce_group(net, state, totals, g, n_real, path_out, node_out):
         out[SHORTAGE_START] = sd if sd >= 0 else np.nan
         fu = totals.first_unmet[w]
         out[FIRST_UNMET] = fu if fu >= 0 else np.nan
+        out[PRODUCED] = totals.produced[w]
         for n in range(node_acc.shape[1]):
             for m in range(N_NODE_METRICS):
                 node_out[i, n, m] = node_acc[m, n, w]

@@ -129,6 +129,13 @@ PATH_METRICS: tuple[tuple[str, str, str, str], ...] = (
         "First day with unmet demand",
         "First day on or after the watch day (0; the outage start in resilience stress) with unmet demand, whatever its cause; NaN if none.",
     ),
+    # issue-14 push
+    (
+        "units_produced",
+        "units",
+        "Units produced to plan",
+        "Units push plants made into their finished-goods stock (0 when every plant makes to order, whose units count as shipped).",
+    ),
 )
 
 NODE_METRICS: tuple[tuple[str, str, str, str], ...] = (

@@ -17,6 +17,8 @@ DemandMode = Literal["lost_sales", "backorder"]
 DurationDistribution = Literal["geometric", "lognormal", "pareto"]
 DemandDistribution = Literal["poisson", "deterministic"]
 EventKind = Literal["node_outage", "regional_shock", "lane_disruption", "demand_surge"]
+ProductionMode = Literal["pull", "push"]
+ProductionPlan = Literal["level", "forecast", "campaign"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,23 @@ class Demand:
 
 
 @dataclass(frozen=True)
+class Production:
+    """How a plant makes its item (docs/model.md, "Push production"): ``pull`` makes to
+    order (the default); ``push`` makes to a plan into the plant's finished-goods stock:
+    ``level`` ``rate_per_day`` every day, ``forecast`` the mean daily flow through the
+    plant, ``campaign`` a ``batch`` every ``every_days`` days from ``offset_days`` on."""
+
+    mode: ProductionMode = "pull"
+    plan: ProductionPlan | None = None
+    rate_per_day: float | None = None
+    batch: float | None = None
+    every_days: int | None = None
+    offset_days: int = 0
+    storage_cap: float = math.inf  # most finished goods on hand; production stops there
+    initial_stock: float = 0.0  # finished goods on hand at day -1
+
+
+@dataclass(frozen=True)
 class Node:
     name: str
     kind: NodeKind
@@ -60,6 +79,7 @@ class Node:
     lost_sale_margin: float = 0.0  # dc: cost per lost unit
     backlog_penalty_per_unit_day: float = 0.0  # dc: cost per backlogged unit-day
     ttr_days: int | None = None  # time-to-recover of a full outage (resilience stress input)
+    production: Production | None = None  # plant only; None: pull (make to order)
 
 
 @dataclass(frozen=True)
@@ -174,6 +194,8 @@ class Strategy:
     sourcing: tuple[Sourcing, ...] = ()
     events: tuple[Event, ...] = ()  # appended to the scenario's events
     random_disruptions: bool | None = None  # None: the scenario's setting
+    # issue-14 push: plant name -> its production under this strategy (over the node's)
+    production: dict[str, Production] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -231,3 +253,10 @@ class Scenario:
         if strategy.random_disruptions is not None:
             return strategy.random_disruptions
         return self.random_disruptions
+
+    def production_of(self, strategy: Strategy | str, node: Node) -> Production | None:
+        """How ``node`` produces under ``strategy``: the strategy's entry, else the node's
+        own; None or mode pull: make to order."""
+        if isinstance(strategy, str):
+            strategy = self.strategy(strategy)
+        return getattr(strategy, "production", {}).get(node.name, node.production)

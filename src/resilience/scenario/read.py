@@ -13,7 +13,7 @@ import math
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from resilience.scenario import read_entries, read_events
+from resilience.scenario import read_entries, read_events, read_production
 from resilience.scenario.drafts import (
     Drafts,
     LaneDraft,
@@ -84,7 +84,7 @@ TOP_KEYS = (
 _COMMON_NODE_KEYS = ("kind", "region", "item", "capacity_per_day", "outage", "ttr_days")
 NODE_KEYS = {
     "supplier": _COMMON_NODE_KEYS,
-    "plant": (*_COMMON_NODE_KEYS, "bom", "holding_cost_per_unit_day"),
+    "plant": (*_COMMON_NODE_KEYS, "bom", "holding_cost_per_unit_day", "production"),
     "dc": (
         *_COMMON_NODE_KEYS,
         "demand",
@@ -155,6 +155,7 @@ def read_document(data: Any, errors: Errors) -> Drafts | None:
     events = read_events.read_events(r, data, "", nodes, lanes, region_names)
     random_disruptions = read_events.read_random(r, data, "")
     strategies = read_events.read_strategy_events(r, data, strategies, nodes, lanes, region_names)
+    strategies = read_production.read_strategy_production(r, data, strategies, nodes)
     defined = [s.strategy.name for s in strategies]
     if isinstance(baseline, str) and baseline and defined and baseline not in defined:
         r.error(
@@ -310,6 +311,7 @@ def read_node(
     if kind == "plant":
         bom = read_bom(r, node, place, item)
         fields["bom"] = bom or {}
+        fields["production"] = read_production.read_node_production(r, node, place)
     if kind == "dc":
         fields["demand"], demand = read_demand(r, node, place)
         for key in ("lost_sale_margin", "backlog_penalty_per_unit_day"):

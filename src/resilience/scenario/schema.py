@@ -37,6 +37,7 @@ from resilience.scenario.bounds import check_bounds
 from resilience.scenario.check import check_drafts
 from resilience.scenario.drafts import Drafts
 from resilience.scenario.model import Node, Scenario, Strategy
+from resilience.scenario.production import check_production
 from resilience.scenario.queries import candidate_sources, resolve_sourcing, stock_points
 from resilience.scenario.read import read_document
 from resilience.scenario.tables import expand_tables, uses_tables
@@ -144,6 +145,8 @@ def validate(data: Any, errors: Errors) -> Scenario | None:
         return None
     scenario = _build(drafts, items)
     check_bounds(scenario, drafts, errors)
+    if not errors:
+        check_production(scenario, errors)  # issue-14 push: finished goods within bounds
     return None if errors else scenario
 
 

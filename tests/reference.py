@@ -2,9 +2,11 @@
 
 It follows ``docs/model.md`` step by step, working from the typed scenario objects
 (``resilience.model``) with plain Python floats, lists and dicts -- never from the
-compiled arrays the kernel runs on. From ``resilience.compile`` it borrows only three
+compiled arrays the kernel runs on. From ``resilience.compile`` it borrows only
 things that are definitions rather than simulation: the order-up-to levels of a
-strategy, the processing order of the nodes, and the Poisson CDF tables.
+strategy, the processing order of the nodes, the Poisson (and negative binomial) CDF
+tables, a stochastic lead time's CDF and (from the scenario queries) a time-varying
+demand's daily means.
 
 Randomness is a pure-Python transcription of the keyed SplitMix64 generator described in
 docs/model.md ("Randomness and reproducibility"), addressed by (seed, path, purpose,

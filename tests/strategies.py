@@ -131,7 +131,7 @@ def _varying_demand(draw, demand: dict[str, Any]) -> dict[str, Any]:
     """``demand`` made time-varying (seasonality, a trend, a per-day series) and/or
     negative binomial (issue 14)."""
     out = dict(demand)
-    if out["distribution"] == "poisson" and draw(st.booleans()):
+    if draw(st.booleans()):
         out["distribution"] = "negative_binomial"
         out["variance_to_mean"] = draw(st.sampled_from([1.5, 3.0, 8.0]))
     mults = st.sampled_from([0.0, 0.5, 1.0, 1.3, 2.0])

@@ -1077,6 +1077,10 @@ def _deliver(net, keys, p, state, orders, totals, slot, t):
     lshock_extra = net.lshock_extra
     event_lane_extra = net.event_lane_extra
     lane_events = event_lane_extra.shape[0] > 0
+    lane_lt_ptr = net.lane_lt_ptr  # issue-14 stochastic lead times
+    lane_lt_cdf = net.lane_lt_cdf
+    lane_lt_delta = net.lane_lt_delta
+    lead_keys = keys.lead
     H = net.pipeline_len
     ls_active = state.ls_active
     on_hand = state.on_hand
@@ -1091,7 +1095,7 @@ def _deliver(net, keys, p, state, orders, totals, slot, t):
         base_lead = lane_lead_time[lane] + (event_lane_extra[t, lane] if lane_events else 0)
         for w in range(LANES):
             lead[w] = base_lead
-        _draw_lead_times(net, keys, lane, lead, t)
+        _draw_lead_times(lane_lt_ptr, lane_lt_cdf, lane_lt_delta, lead_keys, lane, lead, t)
         for f in range(lane_shock_ptr[lane], lane_shock_ptr[lane + 1]):
             k = lane_shock_idx[f]
             for w in range(LANES):
@@ -1144,16 +1148,15 @@ def _set_lead_keys(keys, pkey, w):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _draw_lead_times(net, keys, lane, lead, t):
+def _draw_lead_times(lane_lt_ptr, lane_lt_cdf, lane_lt_delta, lead_keys, lane, lead, t):
     """Add to lead [W] the drawn part of ``lane``'s lead time on day t: lane_lead_time is
     the longest value, so lead + delta is the value drawn, by inverting the lane's CDF
-    with day t's uniform of its stream."""
-    lo = net.lane_lt_ptr[lane]
-    hi = net.lane_lt_ptr[lane + 1]
+    with day t's uniform of its stream. Takes the arrays, bound by the caller before
+    any branch: a field loaded inside the branch, inlined this deep, kept numba's
+    refcount pruning off the day loop (measured 3x slower)."""
+    lo = lane_lt_ptr[lane]
+    hi = lane_lt_ptr[lane + 1]
     if hi > lo:
-        lane_lt_cdf = net.lane_lt_cdf
-        lane_lt_delta = net.lane_lt_delta
-        lead_keys = keys.lead
         for w in range(LANES):
             u = rng.uniform(lead_keys[lane, w], t)
             k = lo

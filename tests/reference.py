@@ -32,7 +32,7 @@ import math
 
 from resilience.compiler import (
     compile_strategy,
-    demand_cdf,
+    demand_table,
     lead_time_cdf,
     poisson_cdf,
     processing_order,
@@ -158,12 +158,12 @@ def _issue14_demand(demand, means, t: int, mult: float, stream: Stream) -> float
     mean = demand.mean_per_day if means is None else means[t]
     if demand.distribution == "deterministic":
         return mean * mult
-    cdf = demand_cdf(demand, mean * mult)
+    lo, cdf = demand_table(demand, mean * mult)  # the CDF from demand lo on
     u = stream(t)
     k = 0
     while cdf[k] <= u:
         k += 1
-    return float(k)
+    return float(k + lo)
 
 
 def _lead_times(scenario: Scenario, seed: int, path: int):

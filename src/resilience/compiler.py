@@ -40,6 +40,7 @@ from resilience.kernels.simulate import (
 from resilience.scenario.model import Demand, Event, LeadTime, Node, Scenario, Sourcing, Strategy
 from resilience.scenario.queries import (
     daily_demand_means,
+    demand_table_bottom,
     expected_outflow,
     nb_table_top,
     order_up_to_level,
@@ -64,6 +65,7 @@ __all__ = [
     "Network",
     "compile_strategy",
     "demand_cdf",
+    "demand_table",
     "lead_time_cdf",
     "expected_outflow",
     "guide_table",
@@ -174,6 +176,9 @@ class Network(NamedTuple):
     lane_lt_ptr: np.ndarray  # [A+1]
     lane_lt_cdf: np.ndarray  # [entries] CDF over each stochastic lane's values, last 1
     lane_lt_delta: np.ndarray  # [entries] int64 value - lane_lead_time (the longest value)
+    # issue-14 demand: table t's entry k is demand k + table_lo[t] (0 but for the tables
+    # of a time-varying or negative-binomial dc, which skip their empty lower tail)
+    table_lo: np.ndarray  # [tables] int64
 
 
 @dataclass(frozen=True)
@@ -508,7 +513,8 @@ def on_hand_bound(network: Network) -> float:
             for start in np.unique(event_table[:, j]).tolist():
                 tables.update(range(start, start + stop - first))
         if network.dc_poisson[j]:
-            most = float(max(lengths[t] - 1 for t in tables))
+            lo = getattr(network, "table_lo", np.zeros(len(lengths), np.int64))
+            most = float(max(lengths[t] - 1 + lo[t] for t in tables))
         else:
             most = float(network.dc_mean[j] * max(network.table_mult[t] for t in tables))
         bound += network.horizon * most
@@ -772,12 +778,13 @@ def _demand_variation_fields(
     if not any(
         d is not None and (d.varies or d.distribution == "negative_binomial") for d in demands
     ):
-        return {}
+        return {"table_lo": np.zeros(len(fields["table_mult"]), np.int64)}
     T, D = int(scenario.horizon_days), len(dcs)
     covering = surge_multipliers(scenario)
     surges = [(k, e) for k, e in enumerate(events) if e.kind == "demand_surge"]
     table_mult: list[float] = []
     cdf_parts: list[np.ndarray] = []
+    table_lo: list[int] = []
     table = np.empty((T, D), np.int64)
 
     def block(demand: Demand | None, mean: float, varying: bool, base, combo) -> int:
@@ -786,7 +793,14 @@ def _demand_variation_fields(
             for k in combo:
                 mult *= events[k].multiplier
             draws = demand is not None and demand.distribution != "deterministic"
-            cdf_parts.append(demand_cdf(demand, mean * mult) if draws else np.ones(1))
+            if not draws:
+                lo, cdf = 0, np.ones(1)
+            elif varying or demand.distribution == "negative_binomial":
+                lo, cdf = demand_table(demand, mean * mult)
+            else:  # a stationary Poisson dc keeps its table from 0, as without variation
+                lo, cdf = 0, poisson_cdf(mean * mult)
+            cdf_parts.append(cdf)
+            table_lo.append(lo)
             table_mult.append(mean * mult if varying else mult)
         if sum(len(c) for c in cdf_parts) > MAX_POISSON_ENTRIES:
             raise ScenarioError(
@@ -838,7 +852,18 @@ def _demand_variation_fields(
         "table_cdf_ptr": _ptr([len(c) for c in cdf_parts]),
         "table_cdf": _f(np.concatenate(cdf_parts)),
         "table_guide": _i(np.concatenate([guide_table(c) for c in cdf_parts])),
+        "table_lo": _i(table_lo),
     }
+
+
+def demand_table(demand: Demand, mean: float) -> tuple[int, np.ndarray]:
+    """(lo, cdf) of a time-varying or negative-binomial day of ``mean``: the table from
+    demand lo = :func:`~resilience.scenario.queries.demand_table_bottom` on (below it
+    the CDF is under 1e-20, so only a uniform of exactly 0 could draw there; it draws
+    lo), so a large mean's table holds its central mass only."""
+    cdf = demand_cdf(demand, mean)
+    lo = int(demand_table_bottom(mean, demand.variance_to_mean))
+    return lo, np.ascontiguousarray(cdf[lo:])
 
 
 # ----------------------------------------------------------------------------- issue-14 lead times

@@ -270,3 +270,34 @@ def test_derived_levels_use_the_horizon_average_and_the_mean_lead_time():
     # average mean 10 x 8/7; E[max(L, 1)] = 0.5 x 1 + 0.5 x 3 = 2; buffer 1
     expected = np.ceil(10 * 8 / 7 * (2 + 1) - 1e-9)
     assert compile_strategy(scenario, "base").order_up_to["dc/fg"] == expected
+
+
+def test_large_means_draw_from_their_central_tables():
+    """A time-varying or negative-binomial dc's tables start at demand lo = mean - 12 sd
+    - 20 (queries.demand_table_bottom): a mean of thousands keeps a table of its central
+    mass only, and the kernel (k + table_lo) still matches the reference bit for bit."""
+    from tests.test_reference import assert_matches_reference
+
+    doc = _one_dc(
+        {
+            "distribution": "poisson",
+            "mean_per_day": 4000,
+            "seasonality": {"weekly": [1, 2] * 3 + [1]},
+        },
+        horizon=10,
+    )
+    doc["nodes"]["dc2"] = {
+        "kind": "dc",
+        "region": "r",
+        "demand": {
+            "distribution": "negative_binomial",
+            "mean_per_day": 3000,
+            "variance_to_mean": 2,
+        },
+    }
+    doc["lanes"].append({"from": "s", "to": "dc2", "lead_time_days": 1})
+    scenario = load_scenario(doc)
+    net = network(scenario, "base")
+    assert net.table_lo.min() > 0
+    assert np.diff(net.table_cdf_ptr).max() < 2500  # not 4000 x 2 + 12 sd + 21 entries
+    assert_matches_reference(scenario, "base", seed=11, path_start=5, n=4)

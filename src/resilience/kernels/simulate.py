@@ -642,6 +642,7 @@ def _draw_demand(net, keys, state, day, j, t):
     table_cdf_ptr = net.table_cdf_ptr
     table_cdf = net.table_cdf
     table_guide = net.table_guide
+    table_lo = net.table_lo  # issue-14: a table may start above demand 0
     dc_keys = keys.demand
     su_active = state.su_active
     dc_demand = day.dc_demand
@@ -659,7 +660,7 @@ def _draw_demand(net, keys, state, day, j, t):
             k = table_guide[start * GUIDE_RESOLUTION + min(int(u * size), size - 1)]
             while table_cdf[start + k] <= u:
                 k += 1
-            dc_demand[w] = float(k)
+            dc_demand[w] = float(k + table_lo[table])
         else:
             dc_demand[w] = mean * table_mult[table]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from resilience.scenario.model import Node, Scenario
 from resilience.scenario.queries import (
     daily_demand_means,
+    demand_table_bottom,
     nb_table_top,
     poisson_table_top,
     surge_multipliers,
@@ -32,9 +33,10 @@ def _table_size(node: Node, mean: float) -> float:
     demand = node.demand
     if demand is None or demand.distribution == "deterministic":
         return 1.0
+    bottom = demand_table_bottom(mean, demand.variance_to_mean)
     if demand.distribution == "negative_binomial":
-        return nb_table_top(mean, demand.variance_to_mean) + 1.0
-    return poisson_table_top(mean) + 1.0
+        return nb_table_top(mean, demand.variance_to_mean) + 1.0 - bottom
+    return poisson_table_top(mean) + 1.0 - bottom
 
 
 def check_variability(scenario: Scenario, errors: Errors) -> bool:

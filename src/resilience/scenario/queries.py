@@ -19,6 +19,7 @@ from resilience.scenario.model import Demand, Lane, Scenario, Sourcing, StockPol
 __all__ = [
     "candidate_lanes",
     "daily_demand_means",
+    "demand_table_bottom",
     "planning_demand_mean",
     "planning_lead_days",
     "candidate_sources",
@@ -393,3 +394,13 @@ def nb_table_top(mean: float, variance_to_mean: float) -> float:
         mid = math.floor((lo + hi) / 2.0)
         lo, hi = (lo, mid) if small(mid) else (mid, hi)
     return hi
+
+
+def demand_table_bottom(mean: float, variance_to_mean: float = 1.0) -> float:
+    """Smallest demand of a time-varying or negative-binomial table: mean - 12 sd - 20
+    (sd = sqrt(variance_to_mean x mean)), rounded down, at least 0. The CDF below it is
+    under 1e-20 (Poisson and negative binomial lower tails fall at least as fast as a
+    normal's), so skipping it changes no draw but a uniform of exactly 0."""
+    if mean <= 0:
+        return 0.0
+    return float(max(0, math.floor(mean - 12.0 * math.sqrt(mean * variance_to_mean) - 20.0)))

@@ -2,9 +2,11 @@
 
 It follows ``docs/model.md`` step by step, working from the typed scenario objects
 (``resilience.model``) with plain Python floats, lists and dicts -- never from the
-compiled arrays the kernel runs on. From ``resilience.compile`` it borrows only three
+compiled arrays the kernel runs on. From ``resilience.compile`` it borrows only
 things that are definitions rather than simulation: the order-up-to levels of a
-strategy, the processing order of the nodes, and the Poisson CDF tables.
+strategy, the processing order of the nodes, the Poisson (and negative binomial) CDF
+tables, a stochastic lead time's CDF and (from the scenario queries) a time-varying
+demand's daily means.
 
 Randomness is a pure-Python transcription of the keyed SplitMix64 generator described in
 docs/model.md ("Randomness and reproducibility"), addressed by (seed, path, purpose,
@@ -33,9 +35,16 @@ from __future__ import annotations
 
 import math
 
-from resilience.compiler import compile_strategy, poisson_cdf, processing_order
+from resilience.compiler import (
+    compile_strategy,
+    demand_table,
+    lead_time_cdf,
+    poisson_cdf,
+    processing_order,
+)
 from resilience.scenario.model import Event, Lane, Node, Production, Scenario, Sourcing, Strategy
 from resilience.scenario.production import plant_flow
+from resilience.scenario.queries import daily_demand_means
 
 # ----------------------------------------------------------------------------- randomness
 
@@ -54,6 +63,7 @@ NODE_DURATION_2 = 4  # the second uniform of a lognormal (Box-Muller) duration
 LANE_SHOCK = 5
 DEMAND_SURGE = 6
 DEMAND = 7
+LEAD_TIME = 8  # issue-14: a stochastic lead time, per lane and day
 
 
 def mix64(z: int) -> int:
@@ -142,6 +152,46 @@ def _outage_length(node: Node, u1: float, u2: float, cap: int) -> int:
     if x > cap:
         return cap
     return max(1, math.ceil(x))
+
+
+# ----------------------------------------------------------------------------- issue-14
+
+
+def _issue14_demand(demand, means, t: int, mult: float, stream: Stream) -> float:
+    """A day of time-varying (``means``: each day's mean, else None) or negative-binomial
+    demand: the day's mean x the surges' multiplier, drawn by inverting its table with
+    the day's one uniform, or exactly that when deterministic."""
+    mean = demand.mean_per_day if means is None else means[t]
+    if demand.distribution == "deterministic":
+        return mean * mult
+    lo, cdf = demand_table(demand, mean * mult)  # the CDF from demand lo on
+    u = stream(t)
+    k = 0
+    while cdf[k] <= u:
+        k += 1
+    return float(k + lo)
+
+
+def _lead_times(scenario: Scenario, seed: int, path: int):
+    """lead(lane, t): a lane's lead time for a shipment dispatched on day t; a stochastic
+    one drawn from the lane's stream (keyed by its declaration index) on day t."""
+    streams = {
+        lane.key: (Stream(seed, path, LEAD_TIME, a), lead_time_cdf(lane.lead_time))
+        for a, lane in enumerate(scenario.lanes)
+        if lane.lead_time is not None
+    }
+
+    def lead(lane: Lane, t: int) -> int:
+        if lane.lead_time is None:
+            return lane.lead_time_days
+        stream, cdf = streams[lane.key]
+        u = stream(t)
+        k = 0
+        while cdf[k] <= u:
+            k += 1
+        return lane.lead_time.values[k]
+
+    return lead
 
 
 def _outflow_limit(avail: float, capacity: float, cap_left: float, request: float) -> float:
@@ -361,6 +411,8 @@ def simulate_path(
         Stream(seed, path, DEMAND_SURGE, k) for k in range(len(scenario.demand_surges))
     ]
     demand_streams = {n.name: Stream(seed, path, DEMAND, index[n.name]) for n in nodes}
+    lead_draw = _lead_times(scenario, seed, path)
+    day_means = {n.name: daily_demand_means(n.demand, T) for n in nodes if n.kind == "dc"}
 
     # day -1: everything UP, no shock, on hand = S, empty pipelines, no backlog
     up = {n.name: True for n in nodes}
@@ -484,7 +536,7 @@ def simulate_path(
                     mult *= e.multiplier
             if node.demand is None:
                 d = 0.0
-            elif node.demand.distribution == "poisson":
+            elif node.demand.distribution == "poisson" and day_means[name] is None:
                 cdf = poisson_cdf(node.demand.mean_per_day * mult)
                 u = demand_streams[name](t)
                 k = 0
@@ -492,7 +544,7 @@ def simulate_path(
                     k += 1
                 d = float(k)
             else:
-                d = node.demand.mean_per_day * mult
+                d = _issue14_demand(node.demand, day_means[name], t, mult, demand_streams[name])
             request = d + backlog[key] if backorder else d
             served = min(
                 request,
@@ -642,7 +694,7 @@ def simulate_path(
                         m["consumed"] += x
                     m["purchase"] += x * lane.unit_cost
                     m["shipped"] += x
-                    lead = lane.lead_time_days + scripted_extra(lane.key, t)
+                    lead = lead_draw(lane, t) + scripted_extra(lane.key, t)
                     for k, shock in enumerate(scenario.lane_shocks):
                         if lane_on[k] and lane.key in shock.lanes:
                             lead += shock.extra_lead_time_days

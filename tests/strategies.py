@@ -108,6 +108,46 @@ def _events(
     return events
 
 
+@st.composite
+def _lead_times(draw) -> dict[str, Any]:
+    """A stochastic lead time (issue 14): a discrete distribution on 0..6 days or a
+    discretised lognormal cut at a few days."""
+    if draw(st.booleans()):
+        values = draw(st.lists(st.integers(0, 6), min_size=1, max_size=4, unique=True))
+        weights = draw(st.lists(st.integers(1, 5), min_size=len(values), max_size=len(values)))
+        probs = [w / sum(weights) for w in weights]
+        probs[-1] = 1.0 - sum(probs[:-1])
+        return {"distribution": "discrete", "values": values, "probs": probs}
+    return {
+        "distribution": "lognormal",
+        "mean_days": draw(st.sampled_from([0.5, 1.5, 3.0])),
+        "sd_days": draw(st.sampled_from([0.3, 1.0, 2.5])),
+        "max_days": draw(st.integers(1, 7)),
+    }
+
+
+@st.composite
+def _varying_demand(draw, demand: dict[str, Any]) -> dict[str, Any]:
+    """``demand`` made time-varying (seasonality, a trend, a per-day series) and/or
+    negative binomial (issue 14)."""
+    out = dict(demand)
+    if draw(st.booleans()):
+        out["distribution"] = "negative_binomial"
+        out["variance_to_mean"] = draw(st.sampled_from([1.5, 3.0, 8.0]))
+    mults = st.sampled_from([0.0, 0.5, 1.0, 1.3, 2.0])
+    if draw(st.booleans()):
+        out["seasonality"] = {"weekly": draw(st.lists(mults, min_size=7, max_size=7))}
+    elif draw(st.booleans()):
+        out["seasonality"] = {"monthly": draw(st.lists(mults, min_size=12, max_size=12))}
+    if draw(st.booleans()):
+        out["trend_per_year"] = draw(st.sampled_from([0.5, -2.0, 3.0]))
+    if draw(st.booleans()):
+        out.pop("mean_per_day")
+        positive = st.sampled_from([0.5, 1.0, 1.3, 2.0])  # a dc with demand keeps some
+        out["mean_series"] = draw(st.lists(positive, min_size=40, max_size=40))
+    return out
+
+
 def _shock_rates(draw) -> dict[str, float]:
     return {
         "start_probability": _probability(draw, 0.0, 0.25),
@@ -146,6 +186,7 @@ def scenario_docs(
     max_dcs: int = 3,
     events: bool = False,
     production: bool = False,
+    variability: bool = False,
 ) -> dict[str, Any]:
     """A random valid scenario document (see the module docstring).
 
@@ -153,6 +194,8 @@ def scenario_docs(
     ``events=True`` adds scripted events and the random-disruptions switch;
     ``production=True`` makes plants push to a plan (issue-14 push), in the scenario and
     in strategies' overrides, each with a probability.
+    ``variability=True`` (issue 14) gives some dcs a time-varying or negative-binomial
+    demand and some lanes a stochastic lead time.
     """
     n_sup = draw(st.integers(1, max_suppliers))
     n_plant = draw(st.integers(0, max_plants))
@@ -170,6 +213,8 @@ def scenario_docs(
             "lead_time_days": draw(st.integers(0, 4)),
             **_capacity(draw, 30.0),
         }
+        if variability and draw(st.booleans()):
+            entry["lead_time_days"] = draw(_lead_times())
         if draw(st.booleans()):
             entry["unit_cost"] = draw(st.sampled_from([0.0, 1.0, 2.5, 0.1]))
         if draw(st.booleans()):
@@ -239,6 +284,8 @@ def scenario_docs(
                 "distribution": draw(st.sampled_from(["poisson", "poisson", "deterministic"])),
                 "mean_per_day": draw(st.sampled_from([1.0, 2.5, 4.0, 8.0, 15.0])),
             }
+            if variability and draw(st.booleans()):
+                node["demand"] = draw(_varying_demand(node["demand"]))
         node.update(_capacity(draw, 30.0))
         for key, values in (
             ("holding_cost_per_unit_day", [0.0, 0.2, 1.0]),

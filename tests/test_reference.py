@@ -103,6 +103,18 @@ def test_kernel_equals_reference_with_push_production(scenario, seed, path_start
         assert_matches_reference(scenario, strategy, seed, path_start, n=3)
 
 
+@given(
+    scenario=scenarios(events=True, variability=True), seed=seeds, path_start=st.integers(0, 10**6)
+)
+def test_kernel_equals_reference_with_demand_and_lead_time_variability(scenario, seed, path_start):
+    """Issue 14: random networks whose dcs may have seasonal, trending, per-day-series or
+    negative-binomial demand and whose lanes may have discrete or lognormal lead times
+    (shipments crossing), with scripted events and surges on top: every output matches
+    the reference bit for bit."""
+    for strategy in scenario.strategy_names:
+        assert_matches_reference(scenario, strategy, seed, path_start, n=3)
+
+
 @pytest.mark.parametrize("strategy", ["jit", "jic", "regionalized"])
 def test_kernel_equals_reference_on_the_example(strategy, two_tier_path):
     """A year of the documented two-tier example: long outages, a lognormal duration, a

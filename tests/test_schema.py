@@ -370,7 +370,7 @@ BROKEN = [
         "unknown demand distribution",
         put("nodes.dc.demand.distribution", "normal"),
         "nodes.dc.demand.distribution",
-        "must be one of poisson, deterministic, got 'normal'",
+        "must be one of poisson, deterministic, negative_binomial, got 'normal'",
     ),
     (
         "unknown sourcing mode",

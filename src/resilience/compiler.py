@@ -37,11 +37,15 @@ from resilience.kernels.simulate import (
     ON_HAND_FIXED_POINT,
     UNIT_EPS,
 )
-from resilience.scenario.model import Event, Node, Scenario, Sourcing, Strategy
+from resilience.scenario.model import Demand, Event, LeadTime, Node, Scenario, Sourcing, Strategy
 from resilience.scenario.production import finished_goods_bound, production_plans
 from resilience.scenario.queries import (
+    daily_demand_means,
+    demand_table_bottom,
     expected_outflow,
+    nb_table_top,
     order_up_to_level,
+    planning_lead_days,
     poisson_table_top,
     processing_order,
     resolve_sourcing,
@@ -49,7 +53,7 @@ from resilience.scenario.queries import (
     stock_policies,
     surge_multipliers,
 )
-from resilience.scenario.values import MAX_POISSON_TABLE
+from resilience.scenario.values import MAX_POISSON_ENTRIES, MAX_POISSON_TABLE
 
 __all__ = [
     "FILL_BINS",
@@ -61,6 +65,9 @@ __all__ = [
     "CompiledStrategy",
     "Network",
     "compile_strategy",
+    "demand_cdf",
+    "demand_table",
+    "lead_time_cdf",
     "expected_outflow",
     "guide_table",
     "on_hand_bound",
@@ -173,6 +180,17 @@ class Network(NamedTuple):
     push_fg_pos: np.ndarray  # [Q] its finished-goods stock point
     push_storage_cap: np.ndarray  # [Q] most finished goods on hand, inf = none
     push_plan: np.ndarray  # [T, Q] units planned per day ((0, 0) without push plants)
+    # issue-14 stochastic lead times (docs/model.md, "Stochastic lead times"): lane a's
+    # lead time is lane_lead_time[a] + lane_lt_delta[i], i the first entry of
+    # lane_lt_cdf[ptr[a]:ptr[a+1]] above the shipment's uniform; no entry: deterministic.
+    # Time-varying and negative-binomial demand need no field of their own: they are
+    # per-day tables (event_dc_table) and tables of another CDF (dc_poisson: a table draw)
+    lane_lt_ptr: np.ndarray  # [A+1]
+    lane_lt_cdf: np.ndarray  # [entries] CDF over each stochastic lane's values, last 1
+    lane_lt_delta: np.ndarray  # [entries] int64 value - lane_lead_time (the longest value)
+    # issue-14 demand: table t's entry k is demand k + table_lo[t] (0 but for the tables
+    # of a time-varying or negative-binomial dc, which skip their empty lower tail)
+    table_lo: np.ndarray  # [tables] int64
 
 
 @dataclass(frozen=True)
@@ -230,6 +248,8 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
     events = scenario.events_of(strategy)
     fields.update(_event_fields(scenario, events, fields))
     fields.update(_trace_fields(scenario, events, fields))
+    fields.update(_demand_variation_fields(scenario, events, fields))
+    fields.update(_lead_time_fields(scenario))
     if not scenario.random_disruptions_of(strategy):
         fields.update(_without_random_disruptions(fields))
     fields["node_can_impair"] = _can_impair(fields)
@@ -308,7 +328,7 @@ def _stock_point_fields(
             for source, share in entry.shares.items()
             if share > 0
         ]
-        lead = max((scenario.lanes[a].lead_time_days for a, _ in active), default=0)
+        lead = max((planning_lead_days(scenario.lanes[a]) for a, _ in active), default=0)
         level = order_up_to_level(policies[(at, item)], outflow[(at, item)], lead)
         pos_node.append(node_index[at])
         pos_S.append(max(level, 0.0))
@@ -518,7 +538,8 @@ def on_hand_bound(network: Network) -> float:
             for start in np.unique(event_table[:, j]).tolist():
                 tables.update(range(start, start + stop - first))
         if network.dc_poisson[j]:
-            most = float(max(lengths[t] - 1 for t in tables))
+            lo = getattr(network, "table_lo", np.zeros(len(lengths), np.int64))
+            most = float(max(lengths[t] - 1 + lo[t] for t in tables))
         else:
             most = float(network.dc_mean[j] * max(network.table_mult[t] for t in tables))
         bound += network.horizon * most
@@ -781,3 +802,172 @@ def _production_fields(
     )
     assert out["push_plan"].shape == (T, len(plans))
     return out
+
+
+# ----------------------------------------------------------------------------- issue-14 demand
+
+
+def nb_cdf(mean: float, variance_to_mean: float) -> np.ndarray:
+    """CDF of the negative binomial of ``mean`` and variance ``variance_to_mean`` x mean
+    (r = mean / (v - 1) successes of probability 1 / v) at k = 0..K, last entry forced
+    to 1; K (:func:`~resilience.scenario.queries.nb_table_top`) leaves a tail below 1e-20.
+
+    Raises
+    ------
+    ScenarioError
+        Past ``MAX_POISSON_TABLE`` entries (validation refuses such a scenario first).
+    """
+    if mean <= 0:
+        return np.ones(1)
+    top_k = nb_table_top(mean, variance_to_mean)
+    if not top_k + 1 <= MAX_POISSON_TABLE:
+        raise ScenarioError(
+            f"a negative binomial demand of mean {mean:g} and variance-to-mean "
+            f"{variance_to_mean:g} needs a table of {top_k + 1:.3g} entries, the limit is "
+            f"{MAX_POISSON_TABLE:g}"
+        )
+    r = mean / (variance_to_mean - 1.0)
+    p = 1.0 / variance_to_mean
+    k = np.arange(int(top_k) + 1, dtype=np.float64)
+    lg = np.array([math.lgamma(x + r) - math.lgamma(x + 1.0) for x in k])
+    log_pmf = lg - math.lgamma(r) + r * math.log(p) + k * math.log1p(-p)
+    cdf = np.minimum(np.cumsum(np.exp(log_pmf)), 1.0)
+    cdf[-1] = 1.0
+    return cdf
+
+
+def demand_cdf(demand: Demand, mean: float) -> np.ndarray:
+    """The table a dc draws a day of ``mean`` from: Poisson or negative binomial."""
+    if demand.distribution == "negative_binomial":
+        return nb_cdf(mean, demand.variance_to_mean)
+    return poisson_cdf(mean)
+
+
+def _demand_variation_fields(
+    scenario: Scenario, events: tuple[Event, ...], fields: dict
+) -> dict[str, Any]:
+    """Issue-14 demand (docs/model.md, "Demand beyond stationary Poisson"): when some dc
+    has a time-varying or a negative-binomial demand, every dc's tables are rebuilt as
+    one block of 2**k tables (a table per mask of its k random surges) per distinct
+    (daily mean, scripted surges active) pair, and ``event_dc_table`` [T, D] names each
+    day's block, so the kernel still draws one uniform and reads one table a dc-day.
+    A time-varying dc gets dc_mean 1 and table_mult = daily mean x multiplier, so
+    deterministic demand is mean(t) x m exactly as the reference computes it. Nothing
+    changes (no field returned) without such a dc."""
+    nodes = scenario.nodes
+    dcs = [i for i, n in enumerate(nodes) if n.kind == "dc"]
+    demands = [nodes[i].demand for i in dcs]
+    if not any(
+        d is not None and (d.varies or d.distribution == "negative_binomial") for d in demands
+    ):
+        return {"table_lo": np.zeros(len(fields["table_mult"]), np.int64)}
+    T, D = int(scenario.horizon_days), len(dcs)
+    covering = surge_multipliers(scenario)
+    surges = [(k, e) for k, e in enumerate(events) if e.kind == "demand_surge"]
+    table_mult: list[float] = []
+    cdf_parts: list[np.ndarray] = []
+    table_lo: list[int] = []
+    table = np.empty((T, D), np.int64)
+
+    def block(demand: Demand | None, mean: float, varying: bool, base, combo) -> int:
+        first = len(table_mult)
+        for mult in base:
+            for k in combo:
+                mult *= events[k].multiplier
+            draws = demand is not None and demand.distribution != "deterministic"
+            if not draws:
+                lo, cdf = 0, np.ones(1)
+            elif varying or demand.distribution == "negative_binomial":
+                lo, cdf = demand_table(demand, mean * mult)
+            else:  # a stationary Poisson dc keeps its table from 0, as without variation
+                lo, cdf = 0, poisson_cdf(mean * mult)
+            cdf_parts.append(cdf)
+            table_lo.append(lo)
+            table_mult.append(mean * mult if varying else mult)
+        if sum(len(c) for c in cdf_parts) > MAX_POISSON_ENTRIES:
+            raise ScenarioError(
+                f"the demand tables need more than {MAX_POISSON_ENTRIES:g} entries: "
+                "fewer distinct daily means (a coarser series, no trend) or a shorter horizon"
+            )
+        return first
+
+    days: list[list[tuple[float, tuple[int, ...]]]] = []
+    firsts: list[dict] = []
+    for j, i in enumerate(dcs):
+        demand = demands[j]
+        means = daily_demand_means(demand, T)
+        mean = demand.mean_per_day if demand is not None else 0.0
+        mine = [(k, e) for k, e in surges if nodes[i].name in e.dcs]
+        days.append(
+            [
+                (
+                    mean if means is None else means[t],
+                    tuple(k for k, e in mine if e.start_day <= t < e.end_day),
+                )
+                for t in range(T)
+            ]
+        )
+        firsts.append({})
+    # each dc's day-0 block first, contiguous: dc_table_ptr keeps naming a block per dc
+    for j in range(D):
+        demand = demands[j]
+        varying = demand is not None and demand.varies
+        key = days[j][0]
+        firsts[j][key] = block(demand, key[0], varying, covering[j][1], key[1])
+    counts = [len(covering[j][1]) for j in range(D)]
+    for j in range(D):
+        demand = demands[j]
+        varying = demand is not None and demand.varies
+        for t, key in enumerate(days[j]):
+            if key not in firsts[j]:
+                firsts[j][key] = block(demand, key[0], varying, covering[j][1], key[1])
+            table[t, j] = firsts[j][key]
+    draws = [d is not None and d.distribution != "deterministic" for d in demands]
+    return {
+        "dc_poisson": np.ascontiguousarray(draws, dtype=np.bool_).reshape(-1),
+        "dc_mean": _f(
+            [1.0 if d is not None and d.varies else (d.mean_per_day if d else 0.0) for d in demands]
+        ),
+        "dc_table_ptr": _ptr(counts),
+        "event_dc_table": table,
+        "table_mult": _f(table_mult),
+        "table_cdf_ptr": _ptr([len(c) for c in cdf_parts]),
+        "table_cdf": _f(np.concatenate(cdf_parts)),
+        "table_guide": _i(np.concatenate([guide_table(c) for c in cdf_parts])),
+        "table_lo": _i(table_lo),
+    }
+
+
+def demand_table(demand: Demand, mean: float) -> tuple[int, np.ndarray]:
+    """(lo, cdf) of a time-varying or negative-binomial day of ``mean``: the table from
+    demand lo = :func:`~resilience.scenario.queries.demand_table_bottom` on (below it
+    the CDF is under 1e-20, so only a uniform of exactly 0 could draw there; it draws
+    lo), so a large mean's table holds its central mass only."""
+    cdf = demand_cdf(demand, mean)
+    lo = int(demand_table_bottom(mean, demand.variance_to_mean))
+    return lo, np.ascontiguousarray(cdf[lo:])
+
+
+# ----------------------------------------------------------------------------- issue-14 lead times
+
+
+def lead_time_cdf(lead: LeadTime) -> np.ndarray:
+    """CDF over a stochastic lead time's values (in their order), the last entry 1: a
+    shipment's uniform u picks the first value whose entry is above u."""
+    cdf = np.minimum(np.cumsum(np.asarray(lead.probs, dtype=np.float64)), 1.0)
+    cdf[-1] = 1.0
+    return cdf
+
+
+def _lead_time_fields(scenario: Scenario) -> dict[str, np.ndarray]:
+    """The stochastic lead times of the lanes (0-length arrays when every lane has a
+    fixed one, so the kernel draws nothing)."""
+    counts, cdf, delta = [], [], []
+    for lane in scenario.lanes:
+        if lane.lead_time is None:
+            counts.append(0)
+            continue
+        counts.append(len(lane.lead_time.values))
+        cdf.extend(lead_time_cdf(lane.lead_time).tolist())
+        delta.extend(v - lane.lead_time_days for v in lane.lead_time.values)
+    return {"lane_lt_ptr": _ptr(counts), "lane_lt_cdf": _f(cdf), "lane_lt_delta": _i(delta)}

@@ -31,11 +31,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from tests.validation import exact
+from tests.validation import exact, exact_variability
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO_DIR = REPO / "scenarios" / "validation"
 TOLERANCE_SE = 4.0  # a case passes when |estimate - exact| < 4 standard errors
+# families whose every path is the same (SE 0): the estimate must equal the exact value
+EXACT_FAMILIES = frozenset({"seasonal"})
 LONG_RUN_BIAS_SE = 0.5  # long-run cases: |finite-horizon exact - long-run| must stay below this
 
 # paths and seed of each scenario file (every case of a file comes from one run)
@@ -60,6 +62,13 @@ RUNS: dict[str, tuple[int, int]] = {
     "qualify-backup-high": (20_000, 118),
     "push-level": (20_000, 130),  # issue-14 push
     "push-level-b": (20_000, 131),
+    # issue-14 demand and lead-time variability (test_demand_variability.py)
+    "seasonal-weekly": (40, 140),
+    "seasonal-csv": (40, 141),
+    "nb-demand": (20_000, 142),
+    "nb-demand-b": (20_000, 143),
+    "lead-crossing": (20_000, 144),
+    "lead-crossing-b": (20_000, 145),
 }
 
 ExactFn = Callable[[dict, str], float]
@@ -350,6 +359,91 @@ def total_cost_vs(other: str) -> ExactFn:
     return difference
 
 
+# ----------------------------------------------------------------------------- issue-14 variability
+
+
+def _seasonal(doc: dict, strategy: str) -> tuple[list[float], list[float]]:
+    """(on hand, lost) per day of a seasonal deterministic case (exact_variability)."""
+    demand = doc["nodes"]["dc"]["demand"]
+    T = _horizon(doc)
+    if "mean_csv" in demand:
+        rows = (SCENARIO_DIR / demand["mean_csv"]).read_text().splitlines()[1:]
+        daily = [float(r.split(",")[1]) for r in rows][:T]
+    else:
+        weekly = demand["seasonality"]["weekly"]
+        daily = [float(demand["mean_per_day"]) * weekly[t % 7] for t in range(T)]
+    S = float(_strategy(doc, strategy)["stock"][0]["order_up_to"])
+    lead = int(doc["lanes"][0]["lead_time_days"])
+    return exact_variability.lost_sales_trajectory(daily, S, lead)
+
+
+def seasonal_lost(doc: dict, strategy: str) -> float:
+    return float(sum(_seasonal(doc, strategy)[1]))
+
+
+def seasonal_stockouts(doc: dict, strategy: str) -> float:
+    return float(sum(1 for x in _seasonal(doc, strategy)[1] if x > 1e-9))
+
+
+def _nb_case(doc: dict, strategy: str) -> dict[str, float]:
+    demand = doc["nodes"]["dc"]["demand"]
+    assert doc["demand_mode"] == "backorder" and demand["distribution"] == "negative_binomial"
+    S = _order_up_to(doc, strategy)
+    return exact_variability.nb_base_stock(
+        float(demand["mean_per_day"]),
+        float(demand["variance_to_mean"]),
+        int(S),
+        _lead_time(doc, strategy),
+        _horizon(doc),
+    )
+
+
+def nb_mean(doc: dict, strategy: str) -> float:
+    return float(doc["nodes"]["dc"]["demand"]["mean_per_day"])
+
+
+def nb_variance(doc: dict, strategy: str) -> float:
+    demand = doc["nodes"]["dc"]["demand"]
+    return float(demand["mean_per_day"]) * float(demand["variance_to_mean"])
+
+
+def nb_fill(doc: dict, strategy: str) -> float:
+    return _nb_case(doc, strategy)["fill_rate"]
+
+
+def nb_on_hand(doc: dict, strategy: str) -> float:
+    return _nb_case(doc, strategy)["mean_on_hand"]
+
+
+def nb_backlog(doc: dict, strategy: str) -> float:
+    return _nb_case(doc, strategy)["mean_backlog"]
+
+
+def _crossing(doc: dict, strategy: str) -> dict[str, float]:
+    lead = doc["lanes"][0]["lead_time_days"]
+    if lead["distribution"] == "discrete":
+        pmf = dict(zip(lead["values"], lead["probs"], strict=True))
+    else:
+        pmf = exact_variability.lognormal_lead_pmf(
+            float(lead["mean_days"]), float(lead["sd_days"]), int(lead["max_days"])
+        )
+    S = float(_strategy(doc, strategy)["stock"][0]["order_up_to"])
+    d = float(doc["nodes"]["dc"]["demand"]["mean_per_day"])
+    return exact_variability.crossing_base_stock(d, S, pmf, _horizon(doc))
+
+
+def crossing_fill(doc: dict, strategy: str) -> float:
+    return _crossing(doc, strategy)["fill_rate"]
+
+
+def crossing_on_hand(doc: dict, strategy: str) -> float:
+    return _crossing(doc, strategy)["mean_on_hand"]
+
+
+def crossing_backlog(doc: dict, strategy: str) -> float:
+    return _crossing(doc, strategy)["mean_backlog"]
+
+
 @dataclass(frozen=True)
 class Case:
     family: str  # which test checks it (and whose docstring derives the formula)
@@ -431,6 +525,28 @@ _TABLE: list[tuple[str, str, str, ExactFn, str, tuple[str, ...], ExactFn | None]
     ("push_level",      "push-level",             "mean_on_hand",  push_level_on_hand,    "chain (X, F): E[X' + F] + S_c", ("rate_3", "rate_2"),      None),
     ("push_level",      "push-level-b",           "fill_rate",     push_level_fill,       "chain (X, F): E[min(d, X)]/mu", ("rate_1", "rate_2"),      None),
     ("push_level",      "push-level-b",           "mean_on_hand",  push_level_on_hand,    "chain (X, F): E[X' + F] + S_c", ("rate_1", "rate_2"),      None),
+    # issue-14: seasonal deterministic demand (exact trajectories: SE 0)
+    ("seasonal",        "seasonal-weekly",        "lost_units",    seasonal_lost,         "sum_t d_t - served_t",        ("units_22", "units_30"),      None),
+    ("seasonal",        "seasonal-weekly",        "stockout_days", seasonal_stockouts,    "#{t: served_t < d_t}",        ("units_22",),                 None),
+    ("seasonal",        "seasonal-csv",           "lost_units",    seasonal_lost,         "sum_t d_t - served_t",        ("units_40", "units_60"),      None),
+    ("seasonal",        "seasonal-csv",           "stockout_days", seasonal_stockouts,    "#{t: served_t < d_t}",        ("units_40",),                 None),
+    # issue-14: negative binomial demand, base stock, backorders
+    ("nb_demand",       "nb-demand",              "daily_demand_mean", nb_mean,           "mu",                          ("lead_0",),                   None),
+    ("nb_demand",       "nb-demand",              "daily_demand_var", nb_variance,        "v mu",                        ("lead_0",),                   None),
+    ("nb_demand",       "nb-demand",              "fill_rate",     nb_fill,               "E[min(d, (S-Y)^+)]/mu, NB",   ("lead_0", "lead_3"),          None),
+    ("nb_demand",       "nb-demand",              "mean_on_hand",  nb_on_hand,            "E[(S-X)^+], X ~ NB(n r, p)",  ("lead_0", "lead_3"),          None),
+    ("nb_demand",       "nb-demand",              "mean_backlog",  nb_backlog,            "E[(X-S)^+], X ~ NB(n r, p)",  ("lead_3",),                   None),
+    ("nb_demand",       "nb-demand-b",            "daily_demand_mean", nb_mean,           "mu",                          ("lead_0",),                   None),
+    ("nb_demand",       "nb-demand-b",            "daily_demand_var", nb_variance,        "v mu",                        ("lead_0",),                   None),
+    ("nb_demand",       "nb-demand-b",            "fill_rate",     nb_fill,               "E[min(d, (S-Y)^+)]/mu, NB",   ("lead_0", "lead_3"),          None),
+    ("nb_demand",       "nb-demand-b",            "mean_on_hand",  nb_on_hand,            "E[(S-X)^+], X ~ NB(n r, p)",  ("lead_3",),                   None),
+    # issue-14: stochastic lead times, orders crossing, deterministic demand, backorders
+    ("lead_crossing",   "lead-crossing",          "fill_rate",     crossing_fill,         "E[min(d, (S - d N_t)^+)]/d",  ("units_30", "units_45"),      None),
+    ("lead_crossing",   "lead-crossing",          "mean_on_hand",  crossing_on_hand,      "E[(S - d - d N_t)^+]",        ("units_30", "units_45"),      None),
+    ("lead_crossing",   "lead-crossing",          "mean_backlog",  crossing_backlog,      "E[(S - d - d N_t)^-]",        ("units_30",),                 None),
+    ("lead_crossing",   "lead-crossing-b",        "fill_rate",     crossing_fill,         "E[min(d, (S - d N_t)^+)]/d",  ("units_18", "units_30"),      None),
+    ("lead_crossing",   "lead-crossing-b",        "mean_on_hand",  crossing_on_hand,      "E[(S - d - d N_t)^+]",        ("units_18", "units_30"),      None),
+    ("lead_crossing",   "lead-crossing-b",        "mean_backlog",  crossing_backlog,      "E[(S - d - d N_t)^-]",        ("units_18",),                 None),
 ]
 # fmt: on
 
@@ -690,6 +806,16 @@ def estimate(case: Case) -> Estimate:
         tts = data.time_to_survive_days.values
         assert not np.isnan(tts).any(), f"{case.name}: a path survived the horizon"
         return mean_estimate(tts)
+    if case.metric in ("lost_units", "stockout_days"):  # integers: a mean of equal ones is exact
+        return mean_estimate(data[case.metric].values)
+    if case.metric == "daily_demand_mean":
+        return mean_estimate(data.demand_units.values / data.sizes["day"])
+    if case.metric == "daily_demand_var":
+        # Var(sum of T iid days) / T; SE of a variance: sqrt((m4 - s^4) / N) / T
+        x = data.demand_units.values.astype(np.float64)
+        T = data.sizes["day"]
+        dev2 = (x - x.mean()) ** 2
+        return Estimate(float(x.var(ddof=1) / T), float(dev2.std(ddof=1) / math.sqrt(x.size) / T))
     if case.metric.startswith("p_time_to_survive_le_"):
         j = int(case.metric.rsplit("_", 1)[1])
         hit = (data.time_to_survive_days.values <= j).astype(np.float64)

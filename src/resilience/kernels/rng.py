@@ -28,6 +28,7 @@ NODE_DURATION_2 = 4
 LANE_SHOCK = 5
 DEMAND_SURGE = 6
 DEMAND = 7
+LEAD_TIME = 8  # issue-14: a stochastic lead time, one draw per lane and day (entity: lane)
 
 
 @njit(inline="always", nogil=True, cache=True)

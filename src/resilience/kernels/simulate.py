@@ -67,6 +67,7 @@ class Keys(NamedTuple):
     lshock: np.ndarray  # [K, W]
     surge: np.ndarray  # [M, W]
     demand: np.ndarray  # [D, W]
+    lead: np.ndarray  # [A, W] issue-14 stochastic lead times ([0, W] without any)
 
 
 class State(NamedTuple):
@@ -272,7 +273,7 @@ def simulate_paths(
             _trace_shortage(net, state, day, totals, t, t >= watch_day)
             _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on_hand_sum)
             _produce(net, state, day, orders, totals, t)
-            _order_and_ship(net, state, day, orders, totals, t % H, t)
+            _order_and_ship(net, keys, state, day, orders, totals, t % H, t)
         _reduce_group(net, state, totals, g, n_real, path_out, node_out)
         done = g + n_real
         if done % HIST_CHUNK == 0 or done == n_paths:
@@ -294,6 +295,7 @@ def _new_keys(net):
         np.zeros((net.lshock_start.shape[0], W), np.uint64),
         np.zeros((net.surge_start.shape[0], W), np.uint64),
         np.zeros((net.dc_node.shape[0], W), np.uint64),
+        np.zeros((_lead_key_rows(net), W), np.uint64),
     )
 
 
@@ -364,6 +366,7 @@ def _set_keys(net, seed, first_path, keys):
             su_keys[k, w] = rng.stream_key(pkey, rng.DEMAND_SURGE, k)
         for j in range(dc_keys.shape[0]):
             dc_keys[j, w] = rng.stream_key(pkey, rng.DEMAND, dc_node[j])
+        _set_lead_keys(keys, pkey, w)
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -644,6 +647,7 @@ def _draw_demand(net, keys, state, day, j, t):
     table_cdf_ptr = net.table_cdf_ptr
     table_cdf = net.table_cdf
     table_guide = net.table_guide
+    table_lo = net.table_lo  # issue-14: a table may start above demand 0
     dc_keys = keys.demand
     su_active = state.su_active
     dc_demand = day.dc_demand
@@ -661,7 +665,7 @@ def _draw_demand(net, keys, state, day, j, t):
             k = table_guide[start * GUIDE_RESOLUTION + min(int(u * size), size - 1)]
             while table_cdf[start + k] <= u:
                 k += 1
-            dc_demand[w] = float(k)
+            dc_demand[w] = float(k + table_lo[table])
         else:
             dc_demand[w] = mean * table_mult[table]
 
@@ -944,7 +948,7 @@ def _produce(net, state, day, orders, totals, t):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _order_and_ship(net, state, day, orders, totals, slot, t):
+def _order_and_ship(net, keys, state, day, orders, totals, slot, t):
     """Replenish every stock point, nodes in processing order (each before the nodes
     that supply it) and a node's stock points in BOM order; ``slot`` is today's pipeline
     slot. A lane a scripted event closes today has no capacity."""
@@ -975,7 +979,7 @@ def _order_and_ship(net, state, day, orders, totals, slot, t):
                 _source_limits(net, p, state, day, orders)
                 _allocate(net, p, orders)
                 _take(net, p, state, day, orders, totals)
-                _deliver(net, p, state, orders, totals, slot, t)
+                _deliver(net, keys, p, state, orders, totals, slot, t)
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -1117,7 +1121,7 @@ def _take(net, p, state, day, orders, totals):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _deliver(net, p, state, orders, totals, slot, t):
+def _deliver(net, keys, p, state, orders, totals, slot, t):
     """Put the shipments orders.ship [s, W] to stock point p in the pipeline, at the
     lane's lead time plus the extra days of its active lane shocks and of today's
     scripted lane events, fixed on the ship day; lead 0 goes on hand at once (every node
@@ -1131,6 +1135,10 @@ def _deliver(net, p, state, orders, totals, slot, t):
     lshock_extra = net.lshock_extra
     event_lane_extra = net.event_lane_extra
     lane_events = event_lane_extra.shape[0] > 0
+    lane_lt_ptr = net.lane_lt_ptr  # issue-14 stochastic lead times
+    lane_lt_cdf = net.lane_lt_cdf
+    lane_lt_delta = net.lane_lt_delta
+    lead_keys = keys.lead
     H = net.pipeline_len
     ls_active = state.ls_active
     on_hand = state.on_hand
@@ -1145,6 +1153,7 @@ def _deliver(net, p, state, orders, totals, slot, t):
         base_lead = lane_lead_time[lane] + (event_lane_extra[t, lane] if lane_events else 0)
         for w in range(LANES):
             lead[w] = base_lead
+        _draw_lead_times(lane_lt_ptr, lane_lt_cdf, lane_lt_delta, lead_keys, lane, lead, t)
         for f in range(lane_shock_ptr[lane], lane_shock_ptr[lane + 1]):
             k = lane_shock_idx[f]
             for w in range(LANES):
@@ -1173,6 +1182,45 @@ def _deliver(net, p, state, orders, totals, slot, t):
                 else:
                     pipe[(slot + lead[w]) % H, p, w] += x
                     in_transit[p, w] += x
+
+
+# ----------------------------------------------------------------------------- issue-14 lead times
+# Stochastic lead times (docs/model.md, "Stochastic lead times"): a lane with a
+# distribution draws its lead time per shipment from its own stream (rng.LEAD_TIME,
+# entity = lane). A network without one has no key rows and lane_lt_ptr all zero, so
+# _draw_lead_times only reads two pointers per shipment.
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _lead_key_rows(net):
+    """Rows of the lead-time keys: one per lane when some lane's lead time is drawn."""
+    return net.lane_src_node.shape[0] if net.lane_lt_cdf.shape[0] > 0 else 0
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _set_lead_keys(keys, pkey, w):
+    """Lane a's lead-time stream of path lane w (no rows: nothing to do)."""
+    lead_keys = keys.lead
+    for a in range(lead_keys.shape[0]):
+        lead_keys[a, w] = rng.stream_key(pkey, rng.LEAD_TIME, a)
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _draw_lead_times(lane_lt_ptr, lane_lt_cdf, lane_lt_delta, lead_keys, lane, lead, t):
+    """Add to lead [W] the drawn part of ``lane``'s lead time on day t: lane_lead_time is
+    the longest value, so lead + delta is the value drawn, by inverting the lane's CDF
+    with day t's uniform of its stream. Takes the arrays, bound by the caller before
+    any branch: a field loaded inside the branch, inlined this deep, kept numba's
+    refcount pruning off the day loop (measured 3x slower)."""
+    lo = lane_lt_ptr[lane]
+    hi = lane_lt_ptr[lane + 1]
+    if hi > lo:
+        for w in range(LANES):
+            u = rng.uniform(lead_keys[lane, w], t)
+            k = lo
+            while lane_lt_cdf[k] <= u:
+                k += 1
+            lead[w] += lane_lt_delta[k]
 
 
 # ----------------------------------------------------------------------------- reduce

@@ -15,11 +15,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from resilience.scenario.bounds_variability import check_variability
 from resilience.scenario.drafts import Drafts
 from resilience.scenario.model import Scenario, StockPolicy, Strategy
 from resilience.scenario.queries import (
     expected_outflow,
     order_up_to_level,
+    planning_lead_days,
     poisson_table_top,
     processing_order,
     resolve_sourcing,
@@ -99,8 +101,9 @@ def check_bounds(scenario: Scenario, drafts: Drafts, errors: Errors) -> None:
     finite or beyond its bound; ``drafts`` places each at the value it comes from."""
     places = _Places.of(scenario, drafts)
     most_demand = _check_demand(scenario, places, errors)
+    variability_ok = check_variability(scenario, errors)  # issue-14 demand
     _check_pipelines(scenario, places, errors)
-    if most_demand is None:
+    if most_demand is None or not variability_ok:
         return  # the expected outflow starts from the demand means: judged above
     reported: set[str] = set()
     for strategy in scenario.strategies:
@@ -240,7 +243,7 @@ def _check_strategy(
     for (at, item), policy in stock_policies(scenario, strategy).items():
         shares = sourcing[(at, item)].shares
         lead = max(
-            (lanes[f"{s}->{at}"].lead_time_days for s, share in shares.items() if share > 0),
+            (planning_lead_days(lanes[f"{s}->{at}"]) for s, share in shares.items() if share > 0),
             default=0,
         )
         level = order_up_to_level(policy, outflow[(at, item)], lead)

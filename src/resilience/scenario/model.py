@@ -15,7 +15,7 @@ NodeKind = Literal["supplier", "plant", "dc"]
 SourcingMode = Literal["split", "failover"]
 DemandMode = Literal["lost_sales", "backorder"]
 DurationDistribution = Literal["geometric", "lognormal", "pareto"]
-DemandDistribution = Literal["poisson", "deterministic"]
+DemandDistribution = Literal["poisson", "deterministic", "negative_binomial"]
 EventKind = Literal["node_outage", "regional_shock", "lane_disruption", "demand_surge"]
 ProductionMode = Literal["pull", "push"]
 ProductionPlan = Literal["level", "forecast", "campaign"]
@@ -44,8 +44,24 @@ class Outage:
 
 @dataclass(frozen=True)
 class Demand:
+    """A dc's daily demand. Stationary unless one of the issue-14 fields below is set: the
+    mean of day t is then ``base(t) x season(t) x (1 + trend_per_year x t / 365)``,
+    base(t) = ``mean_series[t]`` if given, else ``mean_per_day``
+    (:func:`~resilience.scenario.queries.daily_demand_means`)."""
+
     distribution: DemandDistribution
     mean_per_day: float
+    # issue-14 demand variability (docs/model.md, "Demand beyond stationary Poisson")
+    variance_to_mean: float = 1.0  # negative_binomial: variance / mean (> 1)
+    monthly: tuple[float, ...] = ()  # 12 multipliers, months of a 365-day year from day 0
+    weekly: tuple[float, ...] = ()  # 7 multipliers, day t gets weekly[t % 7]
+    trend_per_year: float = 0.0  # linear: x (1 + trend_per_year x t / 365)
+    mean_series: tuple[float, ...] = ()  # per-day base mean (mean_series / mean_csv)
+
+    @property
+    def varies(self) -> bool:
+        """Whether the daily mean moves with the day."""
+        return bool(self.monthly or self.weekly or self.trend_per_year or self.mean_series)
 
 
 @dataclass(frozen=True)
@@ -83,13 +99,33 @@ class Node:
 
 
 @dataclass(frozen=True)
+class LeadTime:
+    """A stochastic lead time (issue-14): whole days ``values[i]`` with probability
+    ``probs[i]`` (a discretised lognormal arrives here as its table), one draw per
+    shipment."""
+
+    values: tuple[int, ...]
+    probs: tuple[float, ...]
+    distribution: str = "discrete"  # as written: discrete or lognormal
+
+    @property
+    def mean_cover(self) -> float:
+        """E[max(L, 1)]: the pipeline days a derived order-up-to level covers."""
+        return math.fsum(max(v, 1) * p for v, p in zip(self.values, self.probs, strict=True))
+
+
+@dataclass(frozen=True)
 class Lane:
+    """``lead_time_days`` is the lead time, or for a stochastic ``lead_time`` its longest
+    value (what bounds the pipeline and the shortage-tracing windows)."""
+
     source: str
     destination: str
     lead_time_days: int
     capacity_per_day: float = math.inf
     unit_cost: float = 0.0
     qualification_cost_per_day: float = 0.0  # fixed cost per day while a strategy uses the lane
+    lead_time: LeadTime | None = None  # issue-14 stochastic lead time; None: deterministic
 
     @property
     def key(self) -> str:

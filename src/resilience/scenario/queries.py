@@ -14,14 +14,19 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Protocol, TypeVar
 
-from resilience.scenario.model import Lane, Scenario, Sourcing, StockPolicy, Strategy
+from resilience.scenario.model import Demand, Lane, Scenario, Sourcing, StockPolicy, Strategy
 
 __all__ = [
     "candidate_lanes",
+    "daily_demand_means",
+    "demand_table_bottom",
+    "planning_demand_mean",
+    "planning_lead_days",
     "candidate_sources",
     "expected_outflow",
     "lanes_by_item",
     "order_up_to_level",
+    "nb_table_top",
     "poisson_table_top",
     "processing_order",
     "resolve_sourcing",
@@ -255,7 +260,8 @@ def expected_outflow(
         node = scenario.nodes[i]
         if node.kind == "dc":
             key = (node.name, node.item)
-            outflow[key] += made[node.name] + (node.demand.mean_per_day if node.demand else 0.0)
+            mean = planning_demand_mean(node.demand, scenario.horizon_days)
+            outflow[key] += made[node.name] + mean
             keys = [key]
         elif node.kind == "plant":
             for item, qty in node.bom.items():
@@ -314,3 +320,87 @@ def poisson_table_top(mean: float) -> float:
         return 0.0
     top = mean + 12.0 * math.sqrt(mean) + 20.0
     return float(math.ceil(top)) if math.isfinite(top) else math.inf
+
+
+# ----------------------------------------------------------------------------- issue-14 demand
+
+#: Days of the months of a 365-day year: day t is in month MONTH_OF_DAY[t % 365].
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+MONTH_OF_DAY = tuple(m for m, days in enumerate(_MONTH_DAYS) for _ in range(days))
+
+
+def daily_demand_means(demand: Demand | None, horizon: int) -> list[float] | None:
+    """The mean of each day 0..horizon-1 of a time-varying ``demand``, None when it is
+    stationary (or absent): base(t) x season(t) x (1 + trend_per_year x t / 365), in that
+    order of float operations (the kernel's tables and the reference both start here)."""
+    if demand is None or not demand.varies:
+        return None
+    means = []
+    for t in range(horizon):
+        mean = demand.mean_series[t] if demand.mean_series else demand.mean_per_day
+        if demand.monthly:
+            mean = mean * demand.monthly[MONTH_OF_DAY[t % 365]]
+        if demand.weekly:
+            mean = mean * demand.weekly[t % 7]
+        if demand.trend_per_year:
+            mean = mean * (1.0 + demand.trend_per_year * t / 365.0)
+        means.append(mean)
+    return means
+
+
+def planning_demand_mean(demand: Demand | None, horizon: int) -> float:
+    """The mean daily demand that derived order-up-to levels (buffer_days) plan with: the
+    stationary mean, or for a time-varying demand the average of its daily means over
+    the horizon."""
+    if demand is None:
+        return 0.0
+    means = daily_demand_means(demand, horizon)
+    return demand.mean_per_day if means is None else math.fsum(means) / horizon
+
+
+def planning_lead_days(lane: Lane) -> float:
+    """The lead time a derived order-up-to level covers: the lane's lead time, or for a
+    stochastic one E[max(L, 1)] (max(L, 1) being what a deterministic level covers)."""
+    return lane.lead_time_days if lane.lead_time is None else lane.lead_time.mean_cover
+
+
+def nb_table_top(mean: float, variance_to_mean: float) -> float:
+    """Largest demand K of the negative binomial table the compiler builds (entries
+    0..K): the first K from mean + 12 sd + 20 on (doubling the distance, then halving
+    back) whose tail bound pmf(K) / (1 - ratio) is below 1e-20, the pmf ratio
+    pmf(k+1) / pmf(k) = (k + r) / (k + 1) x q falling towards q = 1 - 1/v (r > 1) or
+    rising to it (r < 1); 0 for a mean <= 0, inf when not finite."""
+    if mean <= 0:
+        return 0.0
+    v = variance_to_mean
+    start = mean + 12.0 * math.sqrt(mean * v) + 20.0
+    if not math.isfinite(start):
+        return math.inf
+    r, q = mean / (v - 1.0), 1.0 - 1.0 / v
+    log_q = math.log(q)
+    log_base = r * math.log(1.0 / v) - math.lgamma(r)
+
+    def small(k: float) -> bool:
+        log_pmf = math.lgamma(k + r) - math.lgamma(k + 1.0) + log_base + k * log_q
+        ratio = max((k + r) / (k + 1.0) * q, q)
+        return ratio < 1.0 and log_pmf - math.log1p(-ratio) < math.log(1e-20)
+
+    lo = hi = float(math.ceil(start))
+    while not small(hi):
+        lo, hi = hi, hi * 2.0
+        if hi > 1e12:
+            return math.inf
+    while hi - lo > 1.0:  # the smallest K (within 1) past which the tail is small
+        mid = math.floor((lo + hi) / 2.0)
+        lo, hi = (lo, mid) if small(mid) else (mid, hi)
+    return hi
+
+
+def demand_table_bottom(mean: float, variance_to_mean: float = 1.0) -> float:
+    """Smallest demand of a time-varying or negative-binomial table: mean - 12 sd - 20
+    (sd = sqrt(variance_to_mean x mean)), rounded down, at least 0. The CDF below it is
+    under 1e-20 (Poisson and negative binomial lower tails fall at least as fast as a
+    normal's), so skipping it changes no draw but a uniform of exactly 0."""
+    if mean <= 0:
+        return 0.0
+    return float(max(0, math.floor(mean - 12.0 * math.sqrt(mean * variance_to_mean) - 20.0)))

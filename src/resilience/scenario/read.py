@@ -13,7 +13,7 @@ import math
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from resilience.scenario import read_entries, read_events, read_production
+from resilience.scenario import read_entries, read_events, read_production, read_variability
 from resilience.scenario.drafts import (
     Drafts,
     LaneDraft,
@@ -34,7 +34,6 @@ from resilience.scenario.values import (
     _BAD,
     CAPACITY,
     COST,
-    DAYS,
     END_PROBABILITY,
     FRACTION,
     FREE_TEXT,
@@ -55,7 +54,7 @@ from resilience.scenario.values import (
 
 NODE_KINDS = ("supplier", "plant", "dc")
 DEMAND_MODES = ("lost_sales", "backorder")
-DEMAND_DISTRIBUTIONS = ("poisson", "deterministic")
+DEMAND_DISTRIBUTIONS = read_variability.DEMAND_DISTRIBUTIONS
 DURATION_PARAMS = {
     "geometric": (),
     "lognormal": ("median_days", "sigma"),
@@ -364,12 +363,23 @@ def read_demand(r: Reader, node: Mapping[Any, Any], place: str) -> tuple[Demand 
     demand = r.mapping(node["demand"], where, "a mapping (distribution, mean_per_day)")
     if demand is None:
         return None, "bad"
-    r.keys(demand, where, ("distribution", "mean_per_day"))
+    r.keys(demand, where, read_variability.DEMAND_KEYS)
     dist = r.value(demand, "distribution", where, _Choice(DEMAND_DISTRIBUTIONS), required=True)
-    mean = r.value(demand, "mean_per_day", where, NON_NEGATIVE, required=True)
-    if _BAD in (dist, mean):
+    # issue-14: a per-day series may stand in for mean_per_day
+    series = "mean_series" in demand or "mean_csv" in demand
+    if series and "mean_per_day" in demand:
+        r.error(where, "give mean_per_day or a per-day series (mean_series, mean_csv), not both")
         return None, "bad"
-    return Demand(dist, mean), "ok" if mean > 0 else "none"
+    mean = r.value(demand, "mean_per_day", where, NON_NEGATIVE, required=not series)
+    extra = read_variability.read_demand_variability(r, demand, where, dist)
+    if _BAD in (dist, mean, extra):
+        return None, "bad"
+    if series:  # the stationary mean a series stands for: its average
+        mean = math.fsum(extra["mean_series"]) / len(extra["mean_series"])
+        positive = max(extra["mean_series"]) > 0
+    else:
+        positive = mean > 0
+    return Demand(dist, mean, **extra), "ok" if positive else "none"
 
 
 def read_outage(r: Reader, raw: Any, place: str) -> Outage | None:
@@ -446,8 +456,10 @@ def read_lanes(r: Reader, data: Mapping[Any, Any], names: NodeNames) -> LaneDraf
         r.keys(lane, place, LANE_KEYS)
         source = names.ref(r, lane, "from", place)
         destination = names.ref(r, lane, "to", place)
+        lead_days, lead_time = read_variability.read_lead_time(r, lane, place)
         fields = {
-            "lead_time_days": r.value(lane, "lead_time_days", place, DAYS, required=True),
+            "lead_time_days": lead_days,
+            "lead_time": lead_time,  # issue-14: a stochastic lead time, or None
             "unit_cost": r.value(lane, "unit_cost", place, COST, default=0.0),
             "capacity_per_day": r.value(
                 lane, "capacity_per_day", place, CAPACITY, default=math.inf

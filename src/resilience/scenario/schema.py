@@ -40,6 +40,7 @@ from resilience.scenario.model import Node, Scenario, Strategy
 from resilience.scenario.production import check_production
 from resilience.scenario.queries import candidate_sources, resolve_sourcing, stock_points
 from resilience.scenario.read import read_document
+from resilience.scenario.read_variability import expand_mean_csv
 from resilience.scenario.tables import expand_tables, uses_tables
 from resilience.scenario.values import (
     MAX_HORIZON_DAYS,
@@ -339,6 +340,12 @@ def load_scenario(source: str | os.PathLike[str] | Mapping[str, Any]) -> Scenari
                 raise ScenarioError(exc.errors, source=path) from None
             # the tables are part of the scenario: provenance (and sweeps, which re-read
             # the text) get the whole network, not the file that names the tables
+            text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        expanded, series_errors = expand_mean_csv(data, Path(path).parent)  # issue-14
+        if series_errors:
+            raise ScenarioError(series_errors, source=path)
+        if expanded is not data:  # provenance holds the series, as it holds the tables
+            data = expanded
             text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     else:
         raise TypeError(f"load_scenario takes a path or a mapping, got {type(source).__name__}")

@@ -46,8 +46,10 @@ MAX_ON_HAND_UNITS = 3.5e13
 #: Entries of one Poisson demand table: the compiler tabulates the inverse CDF of every
 #: dc's demand (for each combination of its surges) on 0 .. mean + 12 sd + 20, with a
 #: guide table 8 times as long: 72 bytes an entry, 72 MB at this limit (a mean up to
-#: about 988,000 a day). The kernel reads a drawn demand as the table index, so a table
-#: cannot start above 0: a larger mean needs distribution: deterministic or a larger unit.
+#: about 988,000 a day). The kernel reads a drawn demand as the table index plus the
+#: table's first demand, which is 0 for a stationary Poisson dc (so a larger mean needs
+#: distribution: deterministic or a larger unit); the tables of a time-varying or
+#: negative-binomial dc (issue 14) start at mean - 12 sd - 20 and hold ~24 sd + 40 entries.
 MAX_POISSON_TABLE = 10**6
 #: Entries of every Poisson table of one network together (576 MB with the guide tables).
 MAX_POISSON_ENTRIES = 8 * 10**6

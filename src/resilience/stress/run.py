@@ -118,11 +118,12 @@ def node_ttr(node: Node, default_days: int | None) -> NodeTTR:
 
 
 def deterministic_scenario(scenario: Scenario) -> Scenario:
-    """``scenario`` with every Poisson demand at its mean and no random disruption (the
-    strategies' own switches included)."""
+    """``scenario`` with every Poisson (or negative binomial) demand at its mean (a
+    time-varying one at each day's mean) and no random disruption (the strategies' own
+    switches included)."""
     nodes = tuple(
         replace(n, demand=replace(n.demand, distribution="deterministic"))
-        if n.demand is not None and n.demand.distribution == "poisson"
+        if n.demand is not None and n.demand.distribution != "deterministic"
         else n
         for n in scenario.nodes
     )

@@ -229,3 +229,17 @@ def test_no_random_disruptions_is_the_yaml_key(tmp_path):
         + ["--ttr-days", "5", "--no-random-disruptions", "--format", "json", "-q"],
     )
     assert result.exit_code == 0, result.output
+
+
+def test_run_shards_with_and_without_the_switch_are_not_merged(tmp_path):
+    scenario = _write(tmp_path, RANDOM)
+    a, b = tmp_path / "a.zarr", tmp_path / "b.zarr"
+    run_to_file(str(scenario), a, 40, 9, shard="0/2", random_disruptions=False)
+    run_to_file(str(scenario), b, 40, 9, shard="1/2")
+    with pytest.raises(ResultsError, match="shards of different --no-random-disruptions"):
+        merge([a, b], tmp_path / "m.zarr")
+    run_to_file(str(scenario), b, 40, 9, shard="1/2", random_disruptions=False, overwrite=True)
+    merged = resilience.open_results(merge([a, b], tmp_path / "m.zarr")).load()
+    whole = simulate(RANDOM, 40, 9, random_disruptions=False)
+    assert merged.attrs["random_disruptions_option"] == 0
+    np.testing.assert_array_equal(merged.lost_units.values, whole.lost_units.values)

@@ -7,6 +7,7 @@ files) -> risk; sweeps and merges on top. Nothing below this module imports it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import xarray as xr
@@ -30,8 +31,25 @@ __all__ = [
     "plan_sweep",
     "run_to_file",
     "simulate",
+    "stress",
     "sweep",
 ]
+
+
+#: The result attribute that records ``random_disruptions`` given as an option (the
+#: command line's ``--no-random-disruptions``) rather than in the scenario file.
+RANDOM_OPTION_ATTR = "random_disruptions_option"
+
+
+def _with_random(scenario, random_disruptions: bool | None):
+    """``scenario`` with its top-level ``random_disruptions`` set (as the YAML key does; a
+    strategy's own switch still decides for it) and the attributes saying so; unchanged
+    and none for None."""
+    if random_disruptions is None:
+        return scenario, {}
+    base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    on = bool(random_disruptions)
+    return replace(base, random_disruptions=on), {RANDOM_OPTION_ATTR: int(on)}
 
 
 def _layout(run: PreparedRun, extra_attrs: dict | None = None) -> RunLayout:
@@ -60,6 +78,7 @@ def simulate(
     cluster: str | None = None,
     cluster_config: str | Path | None = None,
     progress: bool | None = False,
+    random_disruptions: bool | None = None,
 ) -> xr.Dataset:
     """Simulate ``paths`` disruption paths of every strategy and return an xarray Dataset.
 
@@ -84,6 +103,10 @@ def simulate(
         with the options of the YAML file ``cluster_config`` (docs/cluster.md).
     progress : bool or None
         Show a progress bar (None: only on a terminal).
+    random_disruptions : bool, optional
+        Set the scenario's ``random_disruptions`` (False: ``--no-random-disruptions``),
+        the same bits as the YAML key; recorded in the attribute
+        ``random_disruptions_option``. None: the scenario's own.
 
     Returns
     -------
@@ -100,7 +123,33 @@ def simulate(
         cluster_config=cluster_config,
         progress=progress,
     )
+    scenario, extra = _with_random(scenario, random_disruptions)
     run = prepare(scenario, paths, seed, strategies, execution.block_size)
+    sink = MemorySink(_layout(run, extra or None))
+    run_prepared(run, sink, execution)
+    return sink.dataset()
+
+
+def _simulate_range(
+    scenario: Scenario,
+    paths: int,
+    seed: int,
+    strategies,
+    execution: Execution,
+    path_start: int,
+    total_paths: int,
+) -> xr.Dataset:
+    """Paths [path_start, path_start + paths) of a run of ``total_paths``, in memory: the
+    same bits as those paths of the whole run."""
+    run = prepare(
+        scenario,
+        paths,
+        seed,
+        strategies,
+        execution.block_size,
+        path_start=path_start,
+        total_paths=total_paths,
+    )
     sink = MemorySink(_layout(run))
     run_prepared(run, sink, execution)
     return sink.dataset()
@@ -123,6 +172,7 @@ def run_to_file(
     shard: Shard | str | None = None,
     overwrite: bool = False,
     progress: bool | None = None,
+    random_disruptions: bool | None = None,
 ) -> Path:
     """Simulate and write the result to ``out`` (.zarr or .nc), atomically.
 
@@ -130,7 +180,7 @@ def run_to_file(
     a failed or interrupted run leaves nothing at ``out`` and an existing result untouched.
     ``shard`` ("i/N" or a resilience.shards.Shard) runs only the i-th of N contiguous
     ranges of the paths and marks the result as a shard for ``resilience merge``.
-    Execution keywords as for :func:`simulate`.
+    Execution keywords and ``random_disruptions`` as for :func:`simulate`.
     """
     execution = Execution.of(
         execution,
@@ -144,7 +194,8 @@ def run_to_file(
     )
     out = Path(out)
     shard = parse_shard(shard)
-    extra = None
+    scenario, options = _with_random(scenario, random_disruptions)
+    extra = dict(options)
     if shard is None:
         run = prepare(scenario, paths, seed, strategies, execution.block_size)
     else:
@@ -158,16 +209,17 @@ def run_to_file(
             path_start=start,
             total_paths=paths,  # integer sums of every shard are added at the merge
         )
-        extra = path_shard_attributes(
+        extra |= path_shard_attributes(
             shard,
             scenario_text=run.scenario.source_text or "",
             seed=run.seed,
             total_paths=paths,
             strategies=[c.name for c in run.compiled],
             path_start=run.path_start,
+            options=options,
         )
     with atomic_output(out, overwrite=overwrite) as tmp:
-        sink = sink_for(tmp, _layout(run, extra), final_name=out)
+        sink = sink_for(tmp, _layout(run, extra or None), final_name=out)
         run_prepared(run, sink, execution)
         sink.close()
     return out
@@ -209,8 +261,11 @@ def sweep(
 
 
 def merge(paths: Sequence[str | Path], out: str | Path, *, overwrite: bool = False) -> Path:
-    """Check and merge array-job shards into the result one machine would have written."""
-    return merge_shards(paths, out, overwrite=overwrite)
+    """Check and merge array-job shards into the result one machine would have written
+    (the shards of a run, a sweep or a stress test)."""
+    from resilience.stress import summarise_stress
+
+    return merge_shards(paths, out, overwrite=overwrite, summarise_stress=summarise_stress)
 
 
 def optimize(
@@ -377,6 +432,8 @@ def stress(
     cluster: str | None = None,
     cluster_config: str | Path | None = None,
     progress: bool | None = False,
+    shard: Shard | str | None = None,
+    random_disruptions: bool | None = None,
 ) -> xr.Dataset:
     """The per-node stress test (docs/model.md, "Stress test"): for every node (or
     ``nodes``), a scripted full outage of its time-to-recover from day ``start``, every
@@ -401,11 +458,19 @@ def stress(
         Write the dataset here (.zarr or .nc), atomically.
     execution, block_size, threads, workers, scheduler, cluster, cluster_config, progress :
         As for :func:`simulate`; a local or batch cluster is started once for every run.
+    shard : "i/N" or resilience.shards.Shard, optional
+        Run only the i-th of N contiguous ranges of the paths (every run of the test on
+        the same range) and return (and write) its per-path figures, marked as a shard:
+        ``resilience merge`` joins the N shards and computes the summaries, the bits of
+        one unsharded test.
+    random_disruptions : bool, optional
+        As for :func:`simulate` (False: ``--no-random-disruptions``).
 
     Returns
     -------
     xarray.Dataset
-        Dims node, strategy, path and quantile (docs/results-format.md, "Stress test").
+        Dims node, strategy, path and quantile (docs/results-format.md, "Stress test");
+        a shard's only node, strategy and path.
     """
     # imported when a stress test runs, as for optimize: nothing else here needs them
     from resilience.engine.execution import log_once, shared_cluster
@@ -424,6 +489,8 @@ def stress(
         progress=progress,
     )
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    base, _ = _with_random(base, random_disruptions)  # the dataset says random_disruptions
+    shard = parse_shard(shard)
     if out is not None:
         out = Path(out)
         check_output(out, overwrite)  # before the runs, not after them
@@ -431,9 +498,9 @@ def stress(
     # one cluster (workers or batch jobs) for every run, not one per stressed node
     with shared_cluster(execution) as settings:
 
-        def run(variant: Scenario, n: int, s: int, names) -> xr.Dataset:
+        def run(variant: Scenario, n: int, s: int, names, first: int, total: int):
             with quiet():
-                return simulate(variant, n, s, names, execution=settings)
+                return _simulate_range(variant, n, s, names, settings, first, total)
 
         ds = run_stress(
             base,
@@ -445,6 +512,7 @@ def stress(
             start=DEFAULT_START_DAY if start is None else start,
             ttr_days=ttr_days,
             deterministic=deterministic,
+            shard=shard,
         )
     if out is not None:
         write_dataset(ds, out, overwrite=overwrite)

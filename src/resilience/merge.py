@@ -4,13 +4,15 @@
 paths, strategies, sweep) and combines them: per-path values are copied, per-day
 histograms and fixed-point sums are added as integers, so every data variable is
 bit-identical to a single run's. Sweep shards (split by points) are reassembled into the
-sweep's grid.
+sweep's grid. Stress-test shards (:func:`merge_stress_paths`) hold per-path figures only:
+their paths are joined and the stress test's own summary rule, handed in, computes every
+summary once from them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,7 @@ from resilience.results.store import check_output, output_lock, reading
 from resilience.shards import SHARD_ATTRS
 from resilience.sweeps import merge_point_shards
 
-__all__ = ["merge_shards", "open_shards"]
+__all__ = ["merge_shards", "merge_stress_paths", "open_shards"]
 
 
 def _describe(path: Path, ds: xr.Dataset) -> str:
@@ -40,6 +42,7 @@ def _check_same_run(shards: list[tuple[Path, xr.Dataset]]) -> None:
         ("shard_count", "shard counts"),
         ("sweep_json", "sweeps"),
         ("sweep_summary_only", "--summary-only settings"),
+        ("random_disruptions_option", "--no-random-disruptions settings"),
     )
     for path, ds in shards[1:]:
         for key, what in fields:
@@ -97,8 +100,59 @@ def open_shards(paths: Sequence[str | Path]) -> list[tuple[Path, xr.Dataset]]:
         if "shard_count" not in ds.attrs:
             raise ResultsError(f"{p} is not a shard (a complete result, written without --shard)")
         shards.append((Path(p), ds))
+    _check_same_kind(shards)
+    if _is_stress(shards[0][1]):
+        _check_same_stress(shards)
     _check_same_run(shards)
     return _check_coverage(shards)
+
+
+def _is_stress(ds: xr.Dataset) -> bool:
+    return bool(ds.attrs.get("stress_test"))
+
+
+def _kind(ds: xr.Dataset) -> str:
+    if _is_stress(ds):
+        return "a stress-test shard (resilience stress --shard)"
+    if ds.attrs.get("shard_of") == "points":
+        return "a sweep shard (resilience sweep --shard)"
+    return "a run shard (resilience run --shard)"
+
+
+def _check_same_kind(shards: list[tuple[Path, xr.Dataset]]) -> None:
+    first_path, first = shards[0]
+    for path, ds in shards[1:]:
+        if _is_stress(ds) != _is_stress(first):
+            raise ResultsError(
+                f"{first_path} is {_kind(first)}, {path} is {_kind(ds)}: merge only the "
+                "shards of one run or of one stress test"
+            )
+
+
+def _check_same_stress(shards: list[tuple[Path, xr.Dataset]]) -> None:
+    """The settings of a stress test, by name: what the run checks do not look at."""
+    first_path, first = shards[0]
+    attrs = (
+        ("start_day", "outage start days (--start)"),
+        ("deterministic", "modes (--deterministic)"),
+        ("random_disruptions", "random_disruptions settings"),
+    )
+    for path, ds in shards[1:]:
+        for key, what in attrs:
+            a, b = first.attrs.get(key), ds.attrs.get(key)
+            if str(a) != str(b):
+                raise ResultsError(
+                    f"stress shards of different {what}: {first_path}: {a}; {path}: {b}. "
+                    "Merge only the shards of one stress test"
+                )
+        for name, what in (("node", "stressed nodes (--nodes)"), ("ttr_days", "TTRs")):
+            a = [str(x) for x in first[name].values.tolist()]
+            b = [str(x) for x in ds[name].values.tolist()]
+            if a != b:
+                raise ResultsError(
+                    f"stress shards of different {what}: {first_path}: {', '.join(a)}; "
+                    f"{path}: {', '.join(b)}. Merge only the shards of one stress test"
+                )
 
 
 def merge_paths(shards: list[xr.Dataset]) -> xr.Dataset:
@@ -146,13 +200,57 @@ def merge_paths(shards: list[xr.Dataset]) -> xr.Dataset:
     return merged
 
 
-def merge_shards(paths: Sequence[str | Path], out: str | Path, *, overwrite: bool = False) -> Path:
+def merge_stress_paths(
+    shards: list[xr.Dataset], summarise: Callable[[xr.Dataset], xr.Dataset]
+) -> xr.Dataset:
+    """Stress-test shards (split by paths, in order) -> the whole test's dataset: the
+    per-path figures joined along ``path``, the per-node inputs (TTRs) of the first, and
+    ``summarise`` (resilience.stress.summarise_stress) of the whole."""
+    total = int(shards[0].attrs["total_paths"])
+    expected = 0
+    for ds in shards:
+        start = int(ds.attrs["path_start"])
+        if start != expected:
+            raise ResultsError(
+                f"shard {ds.attrs['shard']} starts at path {start}, expected {expected}"
+            )
+        expected += ds.sizes["path"]
+    if expected != total:
+        raise ResultsError(f"shards hold {expected} paths, the stress test has {total}")
+    per_path = [k for k, v in shards[0].data_vars.items() if "path" in v.dims]
+    merged = xr.concat(
+        [ds[per_path] for ds in shards],
+        dim="path",
+        data_vars="all",
+        coords="minimal",
+        compat="override",
+        join="exact",
+    ).load()  # in memory before any sum: the summaries add in one order, as unsharded
+    for name, var in shards[0].data_vars.items():
+        if "path" not in var.dims:
+            merged[name] = var.load()
+    merged.attrs = dict(shards[0].attrs)
+    for key in (*SHARD_ATTRS, "run_fingerprint", "total_paths", "scenario_sha256"):
+        merged.attrs.pop(key, None)
+    merged.attrs["paths"] = total
+    return summarise(merged)
+
+
+def merge_shards(
+    paths: Sequence[str | Path],
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    summarise_stress: Callable[[xr.Dataset], xr.Dataset] | None = None,
+) -> Path:
     """Check and merge the shards at ``paths`` into ``out`` (.zarr or .nc), atomically.
 
     Raises ``ResultsError`` when a shard is missing or given twice, when the shards are
-    of different runs (scenario, seed, paths, strategies, sweep), or one is not a shard,
-    incomplete (a missing chunk) or corrupt (a chunk that cannot be read: named), and when
-    another process is writing ``out``.
+    of different runs (scenario, seed, paths, strategies, sweep; a stress test's start,
+    mode, nodes and TTRs), of different kinds (a run's and a stress test's), or one is not
+    a shard, incomplete (a missing chunk) or corrupt (a chunk that cannot be read: named),
+    and when another process is writing ``out``. Stress-test shards need
+    ``summarise_stress`` (resilience.api.merge passes it).
     """
     out = Path(out)
     check_output(out, overwrite)
@@ -160,6 +258,13 @@ def merge_shards(paths: Sequence[str | Path], out: str | Path, *, overwrite: boo
         shards = open_shards(paths)
         datasets = [ds for _, ds in shards]
         with reading(*(path for path, _ in shards)):
+            if _is_stress(datasets[0]):
+                if summarise_stress is None:
+                    raise ResultsError("stress-test shards: merge them with resilience.api.merge")
+                merged = merge_stress_paths(datasets, summarise_stress)
+                merged.attrs["merged_from_shards"] = int(datasets[0].attrs["shard_count"])
+                # no created_utc: the stress dataset carries none, unsharded or merged
+                return write_dataset(merged, out, overwrite=overwrite)
             if datasets[0].attrs["shard_of"] == "points":
                 merged = merge_point_shards(datasets)
             else:

@@ -94,9 +94,16 @@ def path_shard_attributes(
     total_paths: int,
     strategies: Sequence[str],
     path_start: int,
+    options: dict | None = None,
 ) -> dict:
-    """Attributes marking a result of one path range as shard ``shard`` of a run."""
+    """Attributes marking a result of one path range as shard ``shard`` of a run;
+    ``options``: what else the run was given that changes its bits (e.g.
+    ``--no-random-disruptions``), part of its identity."""
     identity = run_identity(
-        hashlib.sha256(scenario_text.encode()).hexdigest(), seed, total_paths, strategies
+        hashlib.sha256(scenario_text.encode()).hexdigest(),
+        seed,
+        total_paths,
+        strategies,
+        **(options or {}),
     )
     return shard_attributes(shard, "paths", identity, path_start=path_start)

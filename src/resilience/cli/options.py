@@ -125,6 +125,21 @@ shard_option = click.option(
     help="Run only shard I of N (0-based; e.g. $SLURM_ARRAY_TASK_ID/100) and write a shard "
     "result; `resilience merge` combines them, bit-identical to one run.",
 )
+
+
+def _random_switch(ctx, param, value):
+    return False if value else None  # None: the scenario's own random_disruptions
+
+
+random_disruptions_option = click.option(
+    "--no-random-disruptions",
+    "random_disruptions",
+    is_flag=True,
+    callback=_random_switch,
+    help="Switch the random disruption processes off (the scenario's random_disruptions: "
+    "false, same bits; a strategy's own random_disruptions still decides for it): only the "
+    "scripted events disrupt.",
+)
 overwrite_option = click.option(
     "--overwrite",
     is_flag=True,

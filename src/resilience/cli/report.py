@@ -46,11 +46,14 @@ def report(
     frontier, then the risk table, the paired comparisons and the figures. A sweep result
     gets the sweep report (metric-vs-parameter curves and the frontier over every point);
     an optimisation result (`resilience optimize --out`) its page (optimize_report.html:
-    the recommendation, the cost-risk frontier and the search's convergence).
+    the recommendation, the cost-risk frontier and the search's convergence); a stress
+    test (`resilience stress --out`, or its merged shards) its page (stress.html: the
+    nodes x strategies heat map of the REI and the ranked tables).
     """
     # imported when the command runs, so `resilience --help` does not load matplotlib
     from resilience.api import is_optimization_result, open_results, optimize_report
     from resilience.report import write_report, write_sweep_report
+    from resilience.report.stress import is_stress, write_stress_report
     from resilience.sweeps import is_sweep
 
     if out_dir is None:
@@ -60,7 +63,9 @@ def report(
         return
     ds = open_results(results)
     progress = False if quiet else None
-    if is_sweep(ds):
+    if is_stress(ds):  # `resilience stress --out`: the heat map and the ranked tables
+        path = write_stress_report(ds, out_dir)
+    elif is_sweep(ds):
         # a sweep: metric-vs-parameter curves and the frontier over every point
         path = write_sweep_report(ds, out_dir)
     else:

@@ -26,6 +26,7 @@ from resilience.cli.boundary import command
 )
 @opt.execution_options
 @opt.shard_option
+@opt.random_disruptions_option
 @opt.overwrite_option
 @opt.baseline_option
 @opt.risk_measure_option
@@ -38,6 +39,7 @@ def run(
     out,
     execution,
     shard,
+    random_disruptions,
     overwrite,
     baseline,
     risk_measure,
@@ -64,7 +66,14 @@ def run(
     if shard is not None and out is None:
         raise click.UsageError("--shard needs --out: each shard writes a result to merge")
     if out is None:
-        ds = simulate(str(scenario), paths, seed, strategies or None, execution=execution)
+        ds = simulate(
+            str(scenario),
+            paths,
+            seed,
+            strategies or None,
+            execution=execution,
+            random_disruptions=random_disruptions,
+        )
     else:
         run_to_file(
             str(scenario),
@@ -75,6 +84,7 @@ def run(
             shard=shard,
             overwrite=overwrite,
             execution=execution,
+            random_disruptions=random_disruptions,
         )
         ds = open_results(out)
     elapsed = time.perf_counter() - started

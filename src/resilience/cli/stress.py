@@ -82,6 +82,8 @@ def _node_list(ctx, param, value):
     help="Write a report folder here: the nodes x strategies heat map of the REI "
     "(stress-heatmap.png) and stress.html (heat map and ranked tables).",
 )
+@opt.shard_option
+@opt.random_disruptions_option
 @opt.overwrite_option
 @opt.execution_options
 @click.option(
@@ -105,6 +107,8 @@ def stress(
     top,
     out,
     report_dir,
+    shard,
+    random_disruptions,
     overwrite,
     execution,
     fmt,
@@ -120,6 +124,11 @@ def stress(
     differences: mean with its 95% CI, P95), the probability that the outage caused no
     shortage, and the REI (mean lost margin caused / the worst node's). Ranked most
     exposed first.
+
+    --shard I/N runs every run of the test on the I-th of N ranges of the paths and writes
+    its per-path figures to --out; `resilience merge` joins the N shards into the dataset
+    (and the figures) of one unsharded test with the same seed, bit for bit; `resilience
+    report` on the merged dataset writes the heat map and the page.
     """
     # imported when the command runs, so `resilience --help` does not load numba and xarray
     from resilience.api import stress as run_stress
@@ -127,6 +136,12 @@ def stress(
     from resilience.risk.format import render
     from resilience.stress import stress_section
 
+    if shard is not None and out is None:
+        raise click.UsageError("--shard needs --out: each shard writes a result to merge")
+    if shard is not None and report_dir is not None:
+        raise click.UsageError(
+            "--report needs the whole test: merge the shards, then `resilience report`"
+        )
     if report_dir is not None:
         check_stress_report_folder(report_dir)  # before the runs, not after them
     started = time.perf_counter()
@@ -142,8 +157,18 @@ def stress(
         out=out,
         overwrite=overwrite,
         execution=execution,
+        shard=shard,
+        random_disruptions=random_disruptions,
     )
     elapsed = time.perf_counter() - started
+    if shard is not None:  # per-path figures only: the summaries come at the merge
+        first = int(ds.attrs["path_start"])
+        click.echo(
+            f"Stress shard {shard}: {ds.sizes['node'] + 1} runs x {ds.sizes['strategy']} "
+            f"strategies, paths {first:,}..{first + ds.sizes['path'] - 1:,} of {paths:,} in "
+            f"{elapsed:.1f} s, seed {seed}; written to {out} (`resilience merge` the shards)"
+        )
+        return
     to_stderr = fmt in ("json", "csv")  # keep stdout machine-readable
     click.echo(render([stress_section(ds, top or None)], fmt), nl=not to_stderr)
     runs = ds.sizes["node"] + 1

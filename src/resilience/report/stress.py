@@ -31,6 +31,7 @@ __all__ = [
     "HEATMAP_FILE",
     "STRESS_REPORT_FILE",
     "check_stress_report_folder",
+    "is_stress",
     "plot_stress_heatmap",
     "write_stress_report",
 ]
@@ -41,9 +42,19 @@ HEATMAP_FILE = "stress-heatmap.png"
 _NEEDED = ("rei", "rank", "lost_margin_mean", "tts_quantile", "ttr_days", "p_no_shortage")
 
 
+def is_stress(ds: xr.Dataset) -> bool:
+    """Whether ``ds`` is a stress test's dataset (or one of its shards)."""
+    return bool(ds.attrs.get("stress_test"))
+
+
 def _check(ds: xr.Dataset) -> None:
-    if not isinstance(ds, xr.Dataset) or not ds.attrs.get("stress_test"):
+    if not isinstance(ds, xr.Dataset) or not is_stress(ds):
         raise ResultsError("not a stress-test result (resilience stress writes one with --out)")
+    if "shard_count" in ds.attrs:
+        raise ResultsError(
+            f"a shard ({ds.attrs.get('shard')}) of a stress test, per-path figures only: "
+            "`resilience merge` its shards, then report the merged result"
+        )
     missing = [v for v in _NEEDED if v not in ds.data_vars]
     if missing:
         raise ResultsError(f"the stress result lacks {', '.join(missing)}")

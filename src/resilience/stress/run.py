@@ -27,6 +27,7 @@ number TTS of each node.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -39,6 +40,7 @@ import xarray as xr
 from resilience.errors import ExecutionError
 from resilience.risk import mean, proportion, quantile
 from resilience.scenario.model import Event, Node, Scenario
+from resilience.shards import Shard, run_identity, shard_attributes
 
 __all__ = [
     "DEFAULT_START_DAY",
@@ -49,7 +51,9 @@ __all__ = [
     "node_ttr",
     "outage_p90",
     "run_stress",
+    "stress_paths",
     "stressed_scenario",
+    "summarise_stress",
 ]
 
 #: Default first day of the outage: after the network has settled. Day 0 starts from the
@@ -65,8 +69,9 @@ TTS_QUANTILES = (0.05, 0.5, 0.95)
 #: The quantile of a node's outage-length distribution used as its TTR by default.
 TTR_LEVEL = 0.9
 
-#: simulate(scenario, paths, seed, strategies) -> a results dataset (resilience.api)
-Simulate = Callable[[Scenario, int, int, Sequence[str] | None], xr.Dataset]
+#: simulate(scenario, paths, seed, strategies, path_start, total_paths) -> a results
+#: dataset of paths [path_start, path_start + paths) of a run of total_paths (resilience.api)
+Simulate = Callable[[Scenario, int, int, Sequence[str] | None, int, int], xr.Dataset]
 
 
 @dataclass(frozen=True)
@@ -174,30 +179,56 @@ def run_stress(
     start: int = DEFAULT_START_DAY,
     ttr_days: int | None = None,
     deterministic: bool = False,
+    shard: Shard | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> xr.Dataset:
     """Stress every node of ``nodes`` (default: all) under every strategy.
 
     ``simulate`` runs a scenario (resilience.api passes its own ``simulate`` with the
     execution settings). The deterministic mode runs one path. Returns the dataset of
-    docs/results-format.md ("Stress test results").
+    docs/results-format.md ("Stress test results"); with ``shard`` (i of N) only its
+    per-path variables for the i-th range of the paths, marked as a shard, for
+    ``resilience merge`` to join and summarise (:func:`summarise_stress`).
     """
     chosen = _check(scenario, nodes, start, ttr_days)
     base = deterministic_scenario(scenario) if deterministic else scenario
     base = replace(base, watch_day=int(start))
-    paths = 1 if deterministic else int(paths)
+    total = 1 if deterministic else int(paths)
+    first, stop = (0, total) if shard is None else shard.range(total)
     ttrs = [node_ttr(scenario.node(n), ttr_days) for n in chosen]
     say = progress or (lambda _: None)
     say("baseline (no scripted outage)")
-    baseline = simulate(base, paths, seed, strategies)
+
+    def run(variant: Scenario) -> xr.Dataset:
+        return simulate(variant, stop - first, seed, strategies, first, total)
+
+    baseline = run(base)
     runs = []
     for ttr in ttrs:
         say(f"{ttr.node}: {ttr.days}-day outage from day {start}")
-        runs.append(simulate(stressed_scenario(base, ttr, start), paths, seed, strategies))
-    return _assemble(scenario, baseline, runs, ttrs, start, seed, deterministic)
-
-
-_PER_PATH = ("first_unmet_day", "lost_units", "demand_units", "filled_units")
+        runs.append(run(stressed_scenario(base, ttr, start)))
+    per_path = stress_paths(scenario, baseline, runs, ttrs, start, seed, deterministic)
+    per_path.attrs["random_disruptions"] = int(base.random_disruptions)
+    if shard is None:
+        return summarise_stress(per_path)
+    identity = run_identity(
+        hashlib.sha256(scenario.source_text.encode()).hexdigest(),
+        seed,
+        total,
+        per_path.strategy.values.tolist(),
+        stress={
+            "nodes": [t.node for t in ttrs],
+            "ttr_days": [t.days for t in ttrs],
+            "start_day": int(start),
+            "deterministic": bool(deterministic),
+            "random_disruptions": bool(base.random_disruptions),
+        },
+    )
+    per_path.attrs.update(
+        shard_attributes(shard, "paths", identity, path_start=first),
+        scenario_sha256=identity["scenario_sha256"],
+    )
+    return per_path
 
 
 def _per_path(ds: xr.Dataset, backorder: bool) -> xr.Dataset:
@@ -214,7 +245,7 @@ def _per_path(ds: xr.Dataset, backorder: bool) -> xr.Dataset:
     return out.drop_vars([c for c in out.coords if c not in ("strategy", "path")])
 
 
-def _assemble(
+def stress_paths(
     scenario: Scenario,
     baseline: xr.Dataset,
     runs: list[xr.Dataset],
@@ -223,6 +254,8 @@ def _assemble(
     seed: int,
     deterministic: bool,
 ) -> xr.Dataset:
+    """The per-path figures of every node x strategy (and the TTRs): all that
+    :func:`summarise_stress` needs, and what a shard holds."""
     backorder = scenario.demand_mode == "backorder"
     stressed = xr.concat([_per_path(r, backorder) for r in runs], dim="node")
     stressed = stressed.assign_coords(node=[t.node for t in ttrs])
@@ -232,26 +265,50 @@ def _assemble(
     f_s = stressed.first_unmet_day.fillna(never)
     f_b = base.first_unmet_day.fillna(never)
     caused = f_s < f_b
-    tts = (f_s - start).where(caused)
-    lost = stressed.short - base.short
-    margin = stressed.margin - base.margin
     out = xr.Dataset(
         {
             "ttr_days": ("node", np.array([t.days for t in ttrs], np.int64)),
             "ttr_source": ("node", np.array([t.source for t in ttrs], dtype=str)),
-            "tts_days": tts,
+            "tts_days": (f_s - start).where(caused),
             "first_unmet_day": stressed.first_unmet_day,
             "baseline_first_unmet_day": base.first_unmet_day,
-            "lost_units_caused": lost,
-            "lost_margin_caused": margin,
+            "lost_units_caused": stressed.short - base.short,
+            "lost_margin_caused": stressed.margin - base.margin,
         }
     )
+    out = out.drop_vars([c for c in out.coords if c not in ("node", "strategy", "path")])
+    _describe(out)
+    out.attrs.update(
+        {
+            "scenario_name": scenario.name,
+            "horizon_days": T,
+            "start_day": int(start),
+            "paths": int(baseline.sizes["path"]),
+            "seed": int(seed),
+            "deterministic": int(bool(deterministic)),
+            "demand_mode": scenario.demand_mode,
+            "currency": scenario.currency,
+            "stress_test": 1,
+            # what `--overwrite` looks for in a result it may replace
+            "strategies_json": json.dumps(out.strategy.values.tolist()),
+        }
+    )
+    return out
+
+
+def summarise_stress(per_path: xr.Dataset) -> xr.Dataset:
+    """The stress dataset: ``per_path`` (of :func:`stress_paths`, one run's or the merged
+    shards') with every summary over paths, computed here only, so that a merge of
+    shards gives the bits of one unsharded run."""
+    out = per_path.load().copy()
+    tts = out.tts_days
     out["tts_quantile"] = _censored_quantiles(tts)
-    p = proportion(~caused)
+    p = proportion(tts.isnull())
     out["p_no_shortage"] = p.estimate
     out["p_no_shortage_lower"] = p.lower
     out["p_no_shortage_upper"] = p.upper
-    for name, values in (("lost_units", lost), ("lost_margin", margin)):
+    for name in ("lost_units", "lost_margin"):
+        values = out[f"{name}_caused"]
         m = mean(values)
         q = quantile(values, 0.95)
         out[f"{name}_mean"] = m.estimate
@@ -269,21 +326,6 @@ def _assemble(
         [c for c in out.coords if c not in ("node", "strategy", "path", "quantile")]
     )
     _describe(out)
-    out.attrs.update(
-        {
-            "scenario_name": scenario.name,
-            "horizon_days": T,
-            "start_day": int(start),
-            "paths": int(baseline.sizes["path"]),
-            "seed": int(seed),
-            "deterministic": int(bool(deterministic)),
-            "demand_mode": scenario.demand_mode,
-            "currency": scenario.currency,
-            "stress_test": 1,
-            # what `--overwrite` looks for in a result it may replace
-            "strategies_json": json.dumps(out.strategy.values.tolist()),
-        }
-    )
     return out
 
 
@@ -373,8 +415,12 @@ _DESCRIPTIONS = {
 
 
 def _describe(ds: xr.Dataset) -> None:
+    """The attributes of every variable of ``ds`` named here (per-path or summary)."""
     for name, (units, long_name, description) in _DESCRIPTIONS.items():
-        ds[name].attrs.update(units=units, long_name=long_name, description=description)
+        if name in ds:
+            ds[name].attrs.update(units=units, long_name=long_name, description=description)
+    if "lost_units_mean" not in ds:
+        return
     for name in ("lost_units", "lost_margin"):
         units = "units" if name == "lost_units" else "currency"
         for suffix, what in (

@@ -42,6 +42,7 @@ def _layout(run: PreparedRun, extra_attrs: dict | None = None) -> RunLayout:
         path_start=run.path_start,
         block_size=run.block_size,
         extra_attrs=extra_attrs,
+        node_detail=run.node_detail,
     )
 
 
@@ -59,6 +60,7 @@ def simulate(
     cluster: str | None = None,
     cluster_config: str | Path | None = None,
     progress: bool | None = False,
+    node_detail: str = "auto",
 ) -> xr.Dataset:
     """Simulate ``paths`` disruption paths of every strategy and return an xarray Dataset.
 
@@ -83,6 +85,11 @@ def simulate(
         with the options of the YAML file ``cluster_config`` (docs/cluster.md).
     progress : bool or None
         Show a progress bar (None: only on a terminal).
+    node_detail : ``"auto"``, ``"paths"``, ``"summary"`` or ``"none"``
+        What the result keeps of each node (docs/results-format.md, "Per node"):
+        per-path per-node variables, per-node summaries over paths (means, quantiles,
+        shortage probability) or neither; ``auto``: ``paths`` for networks of at most 32
+        nodes, else ``summary``.
 
     Returns
     -------
@@ -99,7 +106,7 @@ def simulate(
         cluster_config=cluster_config,
         progress=progress,
     )
-    run = prepare(scenario, paths, seed, strategies, execution.block_size)
+    run = prepare(scenario, paths, seed, strategies, execution.block_size, node_detail=node_detail)
     sink = MemorySink(_layout(run))
     run_prepared(run, sink, execution)
     return sink.dataset()
@@ -122,6 +129,7 @@ def run_to_file(
     shard: Shard | str | None = None,
     overwrite: bool = False,
     progress: bool | None = None,
+    node_detail: str = "auto",
 ) -> Path:
     """Simulate and write the result to ``out`` (.zarr or .nc), atomically.
 
@@ -129,7 +137,7 @@ def run_to_file(
     a failed or interrupted run leaves nothing at ``out`` and an existing result untouched.
     ``shard`` ("i/N" or a resilience.shards.Shard) runs only the i-th of N contiguous
     ranges of the paths and marks the result as a shard for ``resilience merge``.
-    Execution keywords as for :func:`simulate`.
+    Execution keywords and ``node_detail`` as for :func:`simulate`.
     """
     execution = Execution.of(
         execution,
@@ -145,7 +153,9 @@ def run_to_file(
     shard = parse_shard(shard)
     extra = None
     if shard is None:
-        run = prepare(scenario, paths, seed, strategies, execution.block_size)
+        run = prepare(
+            scenario, paths, seed, strategies, execution.block_size, node_detail=node_detail
+        )
     else:
         start, stop = shard.range(paths)
         run = prepare(
@@ -156,6 +166,7 @@ def run_to_file(
             execution.block_size,
             path_start=start,
             total_paths=paths,  # integer sums of every shard are added at the merge
+            node_detail=node_detail,
         )
         extra = path_shard_attributes(
             shard,

@@ -25,6 +25,7 @@ from resilience.cli.boundary import command
     help="Write the dataset here (.zarr or .nc). Default: print the table only.",
 )
 @opt.execution_options
+@opt.node_detail_option
 @opt.shard_option
 @opt.overwrite_option
 @opt.baseline_option
@@ -37,6 +38,7 @@ def run(
     strategies,
     out,
     execution,
+    node_detail,
     shard,
     overwrite,
     baseline,
@@ -64,7 +66,14 @@ def run(
     if shard is not None and out is None:
         raise click.UsageError("--shard needs --out: each shard writes a result to merge")
     if out is None:
-        ds = simulate(str(scenario), paths, seed, strategies or None, execution=execution)
+        ds = simulate(
+            str(scenario),
+            paths,
+            seed,
+            strategies or None,
+            execution=execution,
+            node_detail=node_detail,
+        )
     else:
         run_to_file(
             str(scenario),
@@ -75,6 +84,7 @@ def run(
             shard=shard,
             overwrite=overwrite,
             execution=execution,
+            node_detail=node_detail,
         )
         ds = open_results(out)
     elapsed = time.perf_counter() - started

@@ -203,3 +203,23 @@ def test_cli_node_detail(two_tier, tmp_path):
     assert ds.attrs["node_detail"] == "none" and "node_lost_units" not in ds
     bad = CliRunner().invoke(main, [*args[:-1], "nodes"])
     assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize("detail", ["summary", "none"])
+def test_sweep_keeps_the_node_detail_of_a_run(two_tier, tmp_path, detail):
+    """Each point of a sweep with a node detail holds what a run of its scenario with
+    that detail holds, bit for bit (summaries from the part store's nodes.npz)."""
+    from resilience.api import plan_sweep, sweep
+    from resilience.sweeps import load_sweep
+
+    spec = load_sweep(grid=["strategies.jic.buffer_days=5,20"])
+    plan = plan_sweep(two_tier, spec, 96, 4, ["jic"], block_size=32, node_detail=detail)
+    ds = api.open_results(sweep(plan, tmp_path / "s.zarr", threads=2, progress=False))
+    assert ds.attrs["node_detail"] == detail
+    for p, scenario in enumerate(plan.scenarios):
+        want = resilience.simulate(
+            scenario, paths=96, seed=4, strategies=["jic"], threads=1, node_detail=detail
+        )
+        got = ds.isel(buffer_days=p)
+        for name in want.data_vars:
+            np.testing.assert_array_equal(got[name].values, want[name].values, err_msg=name)

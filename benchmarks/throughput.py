@@ -149,10 +149,17 @@ class ReduceSink:
 def _prepared(spec: dict):
     from resilience.engine import prepare, run_block
 
-    run = prepare(spec["scenario"], spec["paths"], SEED, spec["strategies"], spec["block_size"])
+    run = prepare(
+        spec["scenario"],
+        spec["paths"],
+        SEED,
+        spec["strategies"],
+        spec["block_size"],
+        node_detail=spec.get("node_detail"),
+    )
     warm = time.perf_counter()
     for net in run.networks.values():  # load the cached kernel (compile, if no cache) untimed
-        run_block(net, SEED, 0, 1)
+        run_block(net, SEED, 0, 1, run.node_detail)
     return run, time.perf_counter() - warm
 
 
@@ -178,7 +185,7 @@ def _plain_loop(run, tasks, threads, sink) -> float:
     networks = run.networks
 
     def one(task):
-        return run_block(networks[task.index], run.seed, task.start, task.size)
+        return run_block(networks[task.index], run.seed, task.start, task.size, task.node_detail)
 
     wall = time.perf_counter()
     if threads == 1:
@@ -334,6 +341,8 @@ def child_cli(spec: dict) -> dict:
     ]
     if spec.get("block_size"):
         args += ["--block-size", str(spec["block_size"])]
+    if spec.get("node_detail"):
+        args += ["--node-detail", spec["node_detail"]]
     for name in spec.get("strategies") or ():
         args += ["--strategy", name]
     with tempfile.TemporaryDirectory(prefix="resilience-cli-") as tmp:
@@ -726,7 +735,8 @@ def _scaling_section(scaling: dict, lines: list[str]) -> list[str]:
         f"(`resilience generate-network N --seed {scaling['seed']}`: suppliers -> tier-1 "
         "plants -> assembly plants -> DCs, 2 strategies; docs/scenario-format.md), about "
         "the same node-days at every size (paths ~ 1 / nodes), "
-        f"{scaling['threads']} threads, the engine with the reducing sink and the CLI "
+        f"{scaling['threads']} threads, per-node detail `{scaling.get('node_detail', 'auto')}` "
+        "(`--node-detail`), the engine with the reducing sink and the CLI "
         "writing the dataset (end to end, as above)."
     )
     lines.append("")
@@ -840,6 +850,12 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--scenario", default=str(SCENARIO))
     ap.add_argument(
+        "--node-detail",
+        default=None,
+        choices=["auto", "paths", "summary", "none"],
+        help="per-node detail of every run (default: the engine's auto)",
+    )
+    ap.add_argument(
         "--two-node-paths",
         type=int,
         default=None,
@@ -915,7 +931,12 @@ def main(argv=None) -> int:
         f"`{_relative(args.scenario)}` "
         f"({n_nodes} nodes, {scenario.horizon_days} days, {len(chosen)} strategies)"
     )
-    common = {"scenario": args.scenario, "strategies": strategies, "block_size": block_size}
+    common = {
+        "scenario": args.scenario,
+        "strategies": strategies,
+        "block_size": block_size,
+        "node_detail": args.node_detail,
+    }
     top_threads = max(threads)
 
     m = machine()
@@ -998,6 +1019,8 @@ def main(argv=None) -> int:
                     "block_size": size,
                     "paths": n_paths,
                     "threads": top_threads,
+                    # the same detail at every size, so the table compares the simulation
+                    "node_detail": args.node_detail or "summary",
                 }
                 e = engine_run(spec, f"{n:>5} nodes: ")
                 c = spawn("cli", spec)
@@ -1006,7 +1029,12 @@ def main(argv=None) -> int:
                     f"{_size(c['bytes_written'])} written, peak {_mib(c['peak_rss_bytes'])}"
                 )
                 rows.append({"nodes": n, "block_size": size, "engine": e, "cli": c})
-        scaling = {"threads": top_threads, "seed": NETWORK_SEED, "rows": rows}
+        scaling = {
+            "threads": top_threads,
+            "seed": NETWORK_SEED,
+            "rows": rows,
+            "node_detail": args.node_detail or "summary",
+        }
 
     rng = []
     if rng_paths > 0:

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from resilience.compiler import FILL_BINS, ON_HAND_BINS, Network, compile_strategy
-from resilience.kernels.simulate import N_NODE_METRICS, N_PATH_METRICS, simulate_paths
+from resilience.kernels.simulate import N_NODE_METRICS, N_PATH_METRICS, NODE_BINS, simulate_paths
 from resilience.scenario.model import Scenario
 
 
@@ -47,5 +47,12 @@ def run_kernel(
     """Paths ``path_start ..`` of ``net``; histograms and sums accumulate into ``out``."""
     if out is None:
         out = empty_output(net, n_paths)
-    simulate_paths(net, np.uint64(seed), path_start, n_paths, *out)
+    N = net.node_kind.shape[0]
+    no_summary = (
+        np.zeros((N, N_NODE_METRICS)),
+        np.zeros((0, N_NODE_METRICS, NODE_BINS), np.int64),
+        np.zeros((0, N_NODE_METRICS), np.int64),
+        np.zeros(0, np.int64),
+    )
+    simulate_paths(net, np.uint64(seed), path_start, n_paths, *out, *no_summary)
     return out

@@ -61,6 +61,7 @@ def _layout(run: PreparedRun, extra_attrs: dict | None = None) -> RunLayout:
         path_start=run.path_start,
         block_size=run.block_size,
         extra_attrs=extra_attrs,
+        node_detail=run.node_detail,
     )
 
 
@@ -79,6 +80,7 @@ def simulate(
     cluster_config: str | Path | None = None,
     progress: bool | None = False,
     random_disruptions: bool | None = None,
+    node_detail: str = "auto",
 ) -> xr.Dataset:
     """Simulate ``paths`` disruption paths of every strategy and return an xarray Dataset.
 
@@ -107,6 +109,11 @@ def simulate(
         Set the scenario's ``random_disruptions`` (False: ``--no-random-disruptions``),
         the same bits as the YAML key; recorded in the attribute
         ``random_disruptions_option``. None: the scenario's own.
+    node_detail : ``"auto"``, ``"paths"``, ``"summary"`` or ``"none"``
+        What the result keeps of each node (docs/results-format.md, "Per node"):
+        per-path per-node variables, per-node summaries over paths (means, quantiles,
+        shortage probability) or neither; ``auto``: ``paths`` for networks of at most 32
+        nodes, else ``summary``.
 
     Returns
     -------
@@ -124,7 +131,7 @@ def simulate(
         progress=progress,
     )
     scenario, extra = _with_random(scenario, random_disruptions)
-    run = prepare(scenario, paths, seed, strategies, execution.block_size)
+    run = prepare(scenario, paths, seed, strategies, execution.block_size, node_detail=node_detail)
     sink = MemorySink(_layout(run, extra or None))
     run_prepared(run, sink, execution)
     return sink.dataset()
@@ -173,6 +180,7 @@ def run_to_file(
     overwrite: bool = False,
     progress: bool | None = None,
     random_disruptions: bool | None = None,
+    node_detail: str = "auto",
 ) -> Path:
     """Simulate and write the result to ``out`` (.zarr or .nc), atomically.
 
@@ -180,7 +188,7 @@ def run_to_file(
     a failed or interrupted run leaves nothing at ``out`` and an existing result untouched.
     ``shard`` ("i/N" or a resilience.shards.Shard) runs only the i-th of N contiguous
     ranges of the paths and marks the result as a shard for ``resilience merge``.
-    Execution keywords and ``random_disruptions`` as for :func:`simulate`.
+    Execution keywords, ``random_disruptions`` and ``node_detail`` as for :func:`simulate`.
     """
     execution = Execution.of(
         execution,
@@ -197,7 +205,9 @@ def run_to_file(
     scenario, options = _with_random(scenario, random_disruptions)
     extra = dict(options)
     if shard is None:
-        run = prepare(scenario, paths, seed, strategies, execution.block_size)
+        run = prepare(
+            scenario, paths, seed, strategies, execution.block_size, node_detail=node_detail
+        )
     else:
         start, stop = shard.range(paths)
         run = prepare(
@@ -208,6 +218,7 @@ def run_to_file(
             execution.block_size,
             path_start=start,
             total_paths=paths,  # integer sums of every shard are added at the merge
+            node_detail=node_detail,
         )
         extra |= path_shard_attributes(
             shard,

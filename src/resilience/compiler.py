@@ -34,6 +34,13 @@ from resilience.kernels.simulate import (
     FILL_BINS,
     FILL_FIXED_POINT,
     GUIDE_RESOLUTION,
+    N_DEMAND,
+    N_FILLED,
+    N_IMPAIRED,
+    N_LOST,
+    N_NODE_METRICS,
+    N_ON_HAND,
+    N_STOCKOUT,
     ON_HAND_FIXED_POINT,
     UNIT_EPS,
 )
@@ -69,7 +76,9 @@ __all__ = [
     "demand_table",
     "lead_time_cdf",
     "expected_outflow",
+    "dc_daily_demand_most",
     "guide_table",
+    "node_metric_bounds",
     "on_hand_bound",
     "poisson_cdf",
     "processing_order",
@@ -517,33 +526,63 @@ def on_hand_bound(network: Network) -> float:
     bound = float(network.on_hand_max)
     if not network.backorder:
         return bound
-    shocked = set(network.rshock_region.tolist())
-    lengths = np.diff(network.table_cdf_ptr)
-    # scripted events (when the network has them): capacity caps per day and node, and
-    # the first of the extra tables a scripted surge draws a dc's demand from
-    event_cap = getattr(network, "event_node_cap", np.ones((0, 0)))
-    event_table = getattr(network, "event_dc_table", np.zeros((0, 0), np.int64))
     for j, n in enumerate(network.dc_node.tolist()):
-        impaired = (
-            not math.isinf(network.node_capacity[n])
-            or network.node_fail_p[n] > 0.0
-            or int(network.node_region[n]) in shocked
-            or bool(event_cap.shape[0] and (event_cap[:, n] < 1.0).any())
-        )
-        if not impaired:
-            continue
-        first, stop = int(network.dc_table_ptr[j]), int(network.dc_table_ptr[j + 1])
-        tables = set(range(first, stop))
-        if event_table.shape[0]:
-            for start in np.unique(event_table[:, j]).tolist():
-                tables.update(range(start, start + stop - first))
-        if network.dc_poisson[j]:
-            lo = getattr(network, "table_lo", np.zeros(len(lengths), np.int64))
-            most = float(max(lengths[t] - 1 + lo[t] for t in tables))
-        else:
-            most = float(network.dc_mean[j] * max(network.table_mult[t] for t in tables))
-        bound += network.horizon * most
+        if _dc_can_be_impaired(network, n):
+            bound += network.horizon * dc_daily_demand_most(network, j)
     return bound
+
+
+def _dc_can_be_impaired(network: Network, n: int) -> bool:
+    shocked = set(network.rshock_region.tolist())
+    # scripted events (when the network has them): capacity caps per day and node
+    event_cap = getattr(network, "event_node_cap", np.ones((0, 0)))
+    return (
+        not math.isinf(network.node_capacity[n])
+        or network.node_fail_p[n] > 0.0
+        or int(network.node_region[n]) in shocked
+        or bool(event_cap.shape[0] and (event_cap[:, n] < 1.0).any())
+    )
+
+
+def dc_daily_demand_most(network: Network, j: int) -> float:
+    """The largest demand dc ``j`` can see in a day: the top of its largest Poisson table
+    (surges, scripted ones included), or its mean times the largest multiplier."""
+    lengths = np.diff(network.table_cdf_ptr)
+    # the first of the extra tables a scripted surge draws a dc's demand from
+    event_table = getattr(network, "event_dc_table", np.zeros((0, 0), np.int64))
+    first, stop = int(network.dc_table_ptr[j]), int(network.dc_table_ptr[j + 1])
+    tables = set(range(first, stop))
+    if event_table.shape[0]:
+        for start in np.unique(event_table[:, j]).tolist():
+            tables.update(range(start, start + stop - first))
+    if network.dc_poisson[j]:
+        # a table of a time-varying or negative-binomial dc starts at demand table_lo
+        lo = getattr(network, "table_lo", np.zeros(len(lengths), np.int64))
+        return float(max(lengths[t] - 1 + lo[t] for t in tables))
+    return float(network.dc_mean[j] * max(network.table_mult[t] for t in tables))
+
+
+def node_metric_bounds(network: Network) -> np.ndarray:
+    """[N, N_NODE_METRICS] the most each per-node metric of a path can be: the top edges
+    of the per-node summary histograms (docs/results-format.md, "Per-node summaries").
+
+    Mean on hand: the levels S of the node's stock points (on hand never exceeds S plus
+    a backlog, :func:`on_hand_bound`), plus horizon x its most daily demand for a dc that
+    can keep a backlog; impaired and stockout days: the horizon; a dc's demanded, filled
+    and lost units: horizon x its most daily demand (0 for other nodes).
+    """
+    N = network.node_kind.shape[0]
+    T = float(network.horizon)
+    hi = np.zeros((N, N_NODE_METRICS))
+    np.add.at(hi[:, N_ON_HAND], network.pos_node, network.pos_order_up_to)
+    hi[:, N_IMPAIRED] = T
+    hi[:, N_STOCKOUT] = T
+    for j, n in enumerate(network.dc_node.tolist()):
+        units = T * dc_daily_demand_most(network, j)
+        hi[n, [N_DEMAND, N_FILLED, N_LOST]] = units
+        if network.backorder and _dc_can_be_impaired(network, n):
+            hi[n, N_ON_HAND] += units
+    return hi
 
 
 def guide_table(cdf: np.ndarray) -> np.ndarray:

@@ -20,7 +20,8 @@ import xarray as xr
 
 from resilience.errors import ResultsError
 from resilience.results import daily_variables, open_results, write_dataset
-from resilience.results.catalogue import DAILY_DIMS
+from resilience.results.catalogue import DAILY_DIMS, NODE_METRICS
+from resilience.results.dataset import node_summary_variables
 from resilience.results.store import check_output, output_lock, reading
 from resilience.shards import SHARD_ATTRS
 from resilience.sweeps import merge_point_shards
@@ -43,6 +44,7 @@ def _check_same_run(shards: list[tuple[Path, xr.Dataset]]) -> None:
         ("sweep_json", "sweeps"),
         ("sweep_summary_only", "--summary-only settings"),
         ("random_disruptions_option", "--no-random-disruptions settings"),
+        ("node_detail", "node details (--node-detail)"),
     )
     for path, ds in shards[1:]:
         for key, what in fields:
@@ -193,6 +195,17 @@ def merge_paths(shards: list[xr.Dataset]) -> xr.Dataset:
     )
     for name, tail in DAILY_DIMS.items():
         merged[name] = ((*lead, *tail), daily[name], shards[0][name].attrs)
+    if "node_shortage_paths" in shards[0]:  # node detail "summary": integer sums added
+        names = [e[0] for e in NODE_METRICS]
+        hist = np.stack([added(f"{n}_hist") for n in names], axis=-2)
+        fixed_sum = np.stack([added(f"{n}_fixed_sum") for n in names], axis=-1)
+        hi = np.stack([np.asarray(shards[0][f"{n}_hist_max"].values) for n in names], axis=-1)
+        node_lead = shards[0]["node_shortage_paths"].dims[:-2]
+        summary = node_summary_variables(
+            hist, fixed_sum, added("node_shortage_paths"), hi, total, node_lead
+        )
+        for name, (dims, values, attributes) in summary.items():
+            merged[name] = (dims, values, attributes)
     merged = merged.assign_coords(
         {k: v for k, v in shards[0].coords.items() if k not in merged.coords}
     )

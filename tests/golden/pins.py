@@ -59,7 +59,8 @@ def compiled_hashes(scenario) -> dict[str, dict[str, str]]:
 def result_hashes(path: Path) -> dict[str, str]:
     import resilience
 
-    ds = resilience.simulate(path, paths=PATHS, seed=SEED, threads=1)
+    # node_detail="paths": the pins hold the per-path per-node variables, whatever the default
+    ds = resilience.simulate(path, paths=PATHS, seed=SEED, threads=1, node_detail="paths")
     return {name: array_hash(ds[name].values) for name in sorted(ds.data_vars)}
 
 

@@ -108,6 +108,19 @@ def execution_options(func):
 EXECUTION_SETTINGS = ("block_size", "threads", "workers", "scheduler", "cluster", "cluster_config")
 
 
+#: mirrors resilience.engine.NODE_DETAILS (kept literal so --help imports no numba)
+node_detail_option = click.option(
+    "--node-detail",
+    type=click.Choice(["auto", "paths", "summary", "none"]),
+    default="auto",
+    show_default=True,
+    help="What the result keeps of each node: paths (per-path per-node variables), "
+    "summary (per-node means, quantiles and shortage probability over paths, computed "
+    "as the paths run; its size does not grow with paths), none; auto: paths for "
+    "networks of at most 32 nodes, else summary.",
+)
+
+
 def _parse_shard(ctx, param, value):
     if value is None:
         return None

@@ -25,6 +25,7 @@ from resilience.cli.boundary import command
     help="Write the dataset here (.zarr or .nc). Default: print the table only.",
 )
 @opt.execution_options
+@opt.node_detail_option
 @opt.shard_option
 @opt.random_disruptions_option
 @opt.overwrite_option
@@ -38,6 +39,7 @@ def run(
     strategies,
     out,
     execution,
+    node_detail,
     shard,
     random_disruptions,
     overwrite,
@@ -73,6 +75,7 @@ def run(
             strategies or None,
             execution=execution,
             random_disruptions=random_disruptions,
+            node_detail=node_detail,
         )
     else:
         run_to_file(
@@ -85,6 +88,7 @@ def run(
             overwrite=overwrite,
             execution=execution,
             random_disruptions=random_disruptions,
+            node_detail=node_detail,
         )
         ds = open_results(out)
     elapsed = time.perf_counter() - started

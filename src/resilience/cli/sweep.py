@@ -173,6 +173,7 @@ def _md(cells) -> str:
     help="Validate every point and list the grid; simulate nothing.",
 )
 @opt.execution_options
+@opt.node_detail_option
 @opt.shard_option
 @opt.overwrite_option
 @opt.format_option
@@ -187,6 +188,7 @@ def sweep(
     summary_only,
     dry_run,
     execution,
+    node_detail,
     shard,
     overwrite,
     fmt,
@@ -215,6 +217,7 @@ def sweep(
         strategies or None,
         block_size=execution.block_size,
         summary_only=summary_only,
+        node_detail=node_detail,
     )
     n_strategies = len(plan.strategies)
     summary = (

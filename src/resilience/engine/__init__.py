@@ -5,7 +5,7 @@ tasks, ``blocks`` is the only caller of the kernel, ``execution`` holds the sett
 the executors (threads or a Dask cluster, ``distributed``), and ``execute`` drives them.
 """
 
-from resilience.engine.blocks import BlockResult, run_block
+from resilience.engine.blocks import NODE_DETAILS, BlockResult, run_block
 from resilience.engine.execution import (
     DEFAULT_BLOCK_SIZE,
     Execution,
@@ -16,10 +16,18 @@ from resilience.engine.execution import (
     execute,
     make_executor,
 )
-from resilience.engine.plan import PreparedRun, Task, plan_blocks, prepare, resolve_strategies
+from resilience.engine.plan import (
+    PreparedRun,
+    Task,
+    plan_blocks,
+    prepare,
+    resolve_node_detail,
+    resolve_strategies,
+)
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
+    "NODE_DETAILS",
     "BlockResult",
     "Execution",
     "Executor",
@@ -32,6 +40,7 @@ __all__ = [
     "make_executor",
     "plan_blocks",
     "prepare",
+    "resolve_node_detail",
     "resolve_strategies",
     "run_block",
 ]

@@ -289,6 +289,7 @@ class DistributedExecutor(Executor):
                 seed,
                 task.start,
                 task.size,
+                task.node_detail,
                 key=f"resilience-block-{'-'.join(map(str, task.index))}-{task.start}-{seed}",
                 retries=self.retries,
                 pure=False,

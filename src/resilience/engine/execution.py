@@ -125,7 +125,9 @@ class ThreadedExecutor(Executor):
 
     def _compute(self, networks, seed, batch, pool):
         delayed = [
-            dask.delayed(run_block, pure=False)(networks[t.index], seed, t.start, t.size)
+            dask.delayed(run_block, pure=False)(
+                networks[t.index], seed, t.start, t.size, t.node_detail
+            )
             for t in batch
         ]
         return dask.compute(*delayed, scheduler="threads", pool=pool)

@@ -13,9 +13,12 @@ from resilience.compiler import (
     CompiledStrategy,
     Network,
     compile_strategy,
+    node_metric_bounds,
     on_hand_bound,
 )
+from resilience.engine.blocks import NODE_DETAILS
 from resilience.errors import ExecutionError
+from resilience.kernels.simulate import NODE_FIXED_POINT
 from resilience.scenario import Scenario, load_scenario
 
 DEFAULT_BLOCK_SIZE = 4096
@@ -63,14 +66,50 @@ def check_on_hand(compiled: list[CompiledStrategy], total_paths: int) -> None:
             )
 
 
+#: Networks of at most this many nodes keep per-path per-node variables by default
+#: (``node_detail="auto"``): 6 float32 per node and path-strategy is at most 768 bytes, as
+#: much as the per-path variables; larger networks keep per-node summaries, whose size
+#: does not grow with paths (1,024 nodes x 1M paths per-path would be ~25 GB a strategy).
+AUTO_PATHS_MAX_NODES = 32
+
+
+def resolve_node_detail(node_detail: str | None, nodes: int) -> str:
+    """The node detail a run keeps: ``paths``, ``summary`` or ``none``; ``auto`` (or None)
+    is ``paths`` up to :data:`AUTO_PATHS_MAX_NODES` nodes, else ``summary``."""
+    if node_detail is None or node_detail == "auto":
+        return "paths" if nodes <= AUTO_PATHS_MAX_NODES else "summary"
+    if node_detail not in NODE_DETAILS:
+        raise ExecutionError(
+            f"node_detail must be one of auto, {', '.join(NODE_DETAILS)}; got {node_detail!r}"
+        )
+    return node_detail
+
+
+def check_node_sums(compiled: list[CompiledStrategy], total_paths: int) -> None:
+    """Refuse a per-node summary whose exact int64 fixed-point sums could overflow."""
+    for c in compiled:
+        most = float(node_metric_bounds(c.network).max(initial=0.0))
+        per_path = most * NODE_FIXED_POINT * (1.0 + 1e-6) + 1.0
+        limit = min(MAX_PATHS, int(_INT64_MAX // per_path))
+        if total_paths > limit:
+            raise ExecutionError(
+                f"at most {limit} paths for per-node summaries of this scenario, got "
+                f"{total_paths}: a node metric can reach {most:.3g} (strategy {c.name}) and "
+                f"its mean is an exact int64 sum of value x {NODE_FIXED_POINT:g} over paths; "
+                "count in larger units or use node_detail paths or none"
+            )
+
+
 @dataclass(frozen=True)
 class Task:
-    """One kernel call: paths [start, start + size) of the network at ``index``."""
+    """One kernel call: paths [start, start + size) of the network at ``index``, keeping
+    ``node_detail`` of its nodes (``paths``, ``summary`` or ``none``)."""
 
     # position of the network in the job, e.g. (strategy,) or (unit,) of a sweep
     index: tuple[int, ...]
     start: int
     size: int
+    node_detail: str = "paths"
 
 
 @dataclass
@@ -83,6 +122,7 @@ class PreparedRun:
     seed: int
     tasks: list[Task]
     path_start: int = 0
+    node_detail: str = "paths"
 
     @property
     def networks(self) -> dict[tuple[int, ...], Network]:
@@ -125,13 +165,15 @@ def prepare(
     block_size: int | None = None,
     path_start: int = 0,
     total_paths: int | None = None,
+    node_detail: str | None = None,
 ) -> PreparedRun:
     """Load, compile and plan a run without executing it.
 
     ``total_paths``: the paths of the whole run when this is one shard of it (paths
     [path_start, path_start + paths)); by default path_start + paths. Runs whose exact
     integer daily sums could overflow are refused (:data:`MAX_PATHS`, and the on-hand
-    limit of each scenario).
+    limit of each scenario). ``node_detail``: what the run keeps of each node
+    (:func:`resolve_node_detail`; default ``auto``).
     """
     total = path_start + paths if total_paths is None else max(total_paths, path_start + paths)
     check_paths(paths, total)
@@ -142,7 +184,12 @@ def prepare(
     names = resolve_strategies(scenario, strategies)
     compiled = [compile_strategy(scenario, name) for name in names]
     check_on_hand(compiled, total)
+    detail = resolve_node_detail(node_detail, len(compiled[0].node_names))
+    if detail == "summary":
+        check_node_sums(compiled, total)
     blocks = plan_blocks(paths, block_size, path_start)
     # strategies interleaved per block, so partial progress covers every strategy evenly
-    tasks = [Task((i,), start, size) for start, size in blocks for i in range(len(compiled))]
-    return PreparedRun(scenario, compiled, int(paths), int(seed), tasks, path_start)
+    tasks = [
+        Task((i,), start, size, detail) for start, size in blocks for i in range(len(compiled))
+    ]
+    return PreparedRun(scenario, compiled, int(paths), int(seed), tasks, path_start, detail)

@@ -45,6 +45,12 @@ N_PATH_METRICS = 26
 # Columns of ``node_out`` [paths, nodes, N_NODE_METRICS].
 N_ON_HAND, N_IMPAIRED, N_DEMAND, N_FILLED, N_LOST, N_STOCKOUT = 0, 1, 2, 3, 4, 5
 N_NODE_METRICS = 6
+# Per-node summaries (node detail "summary", docs/results-format.md): a histogram of each
+# node metric over paths, bins NODE_BINS on [0, hi] with quadratic edges hi x (k/NODE_BINS)**2
+# (fine near 0, where lost units and stockout days of most paths lie), and exact sums of
+# round(value x NODE_FIXED_POINT): integers, so any block split adds up to the same bits.
+NODE_BINS = 256
+NODE_FIXED_POINT = 256.0
 
 FILL_BINS = 101
 HIST_CHUNK = 32  # a multiple of LANES, so a chunk of paths is whole groups
@@ -205,6 +211,10 @@ def simulate_paths(
     on_hand_hist,
     fill_sum,
     on_hand_sum,
+    node_hi,
+    node_hist,
+    node_sum,
+    node_shortage,
 ):
     """Simulate paths ``path_start .. path_start + n_paths - 1`` of one strategy.
 
@@ -216,10 +226,16 @@ def simulate_paths(
         Global index of the first path and how many to run; randomness depends only on
         (seed, global path index), never on the block.
     path_out : float64[n_paths, N_PATH_METRICS]  (written)
-    node_out : float64[n_paths, N, N_NODE_METRICS]  (written)
+    node_out : float64[n_paths, N, N_NODE_METRICS]  (written) per-path node metrics, or
+        shape (0, N, N_NODE_METRICS): not kept (node detail "summary" or "none")
     fill_hist : int64[T, FILL_BINS]  (accumulated) daily network fill-rate histogram
     on_hand_hist : int64[T, B]  (accumulated) daily total on-hand histogram over [0, on_hand_max]
     fill_sum, on_hand_sum : int64[T]  (accumulated) fixed-point sums for exact daily means
+    node_hi : float64[N, N_NODE_METRICS] top edge of each node metric's histogram (a bound)
+    node_hist : int64[N, N_NODE_METRICS, NODE_BINS]  (accumulated) per-node histograms,
+        or shape (0, ...): no per-node summary, skipped
+    node_sum : int64[N, N_NODE_METRICS]  (accumulated) fixed-point sums of node metrics
+    node_shortage : int64[N]  (accumulated) paths with a stockout day at the node
 
     Paths run in groups of ``LANES`` in lockstep: the network is walked once a day for the
     whole group, and every per-path quantity is a row of ``LANES`` values (arrays shaped
@@ -275,6 +291,7 @@ def simulate_paths(
             _produce(net, state, day, orders, totals, t)
             _order_and_ship(net, keys, state, day, orders, totals, t % H, t)
         _reduce_group(net, state, totals, g, n_real, path_out, node_out)
+        _summarise_nodes(totals, n_real, T, node_hi, node_hist, node_sum, node_shortage)
         done = g + n_real
         if done % HIST_CHUNK == 0 or done == n_paths:
             _flush_histograms(
@@ -1285,10 +1302,41 @@ def _reduce_group(net, state, totals, g, n_real, path_out, node_out):
         fu = totals.first_unmet[w]
         out[FIRST_UNMET] = fu if fu >= 0 else np.nan
         out[PRODUCED] = totals.produced[w]
+        if node_out.shape[0] == 0:
+            continue  # node detail "summary" or "none": no per-path node metrics kept
         for n in range(node_acc.shape[1]):
             for m in range(N_NODE_METRICS):
                 node_out[i, n, m] = node_acc[m, n, w]
             node_out[i, n, N_ON_HAND] /= T
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _summarise_nodes(totals, n_real, T, node_hi, node_hist, node_sum, node_shortage):
+    """Add the group's ``n_real`` real paths to the per-node histograms, fixed-point sums
+    and shortage counts (skipped when node_hist has no rows). Each value is the one
+    node_out would hold (the on-hand sum over days / T), so summaries and per-path
+    variables agree."""
+    if node_hist.shape[0] == 0:
+        return
+    node_acc = totals.node
+    nb = node_hist.shape[2]
+    for n in range(node_acc.shape[1]):
+        for m in range(N_NODE_METRICS):
+            hi = node_hi[n, m]
+            for w in range(n_real):
+                x = node_acc[m, n, w]
+                if m == N_ON_HAND:
+                    x /= T
+                # guarded like _record_day's bins: int() of NaN or inf is undefined
+                b = 0
+                if hi > 0.0 and x > 0.0:
+                    r = math.sqrt(x / hi) * nb
+                    b = nb - 1 if r >= nb else int(r)
+                node_hist[n, m, b] += 1
+                node_sum[n, m] += np.int64(round(x * NODE_FIXED_POINT))
+        for w in range(n_real):
+            if node_acc[N_STOCKOUT, n, w] > 0.0:
+                node_shortage[n] += 1
 
 
 @njit(inline="always", nogil=True, cache=True)

@@ -251,3 +251,67 @@ DAILY_ATTRS = {
         "Edges of the on-hand histogram bins for each strategy.",
     ),
 }
+
+# Per-node summaries (node detail "summary"): for each NODE_METRICS name, variables of
+# these suffixes and dims after (..., "strategy", "node"), and the attributes built
+# from the metric's own (units, long name) by node_summary_attrs.
+NODE_SUMMARY_DIMS = {
+    "hist": ("node_bin",),
+    "fixed_sum": (),
+    "hist_max": (),
+    "mean": (),
+    "quantile": ("node_quantile",),
+}
+#: the integer summaries that merge adds (the rest is computed from them)
+NODE_SUMMARY_ADDED = ("hist", "fixed_sum")
+NODE_SHORTAGE_DIMS = {"node_shortage_paths": (), "node_shortage_probability": ()}
+NODE_SHORTAGE_ATTRS = {
+    "node_shortage_paths": (
+        "count",
+        "Paths with a stockout at the node",
+        "Number of paths with at least one day of unmet demand at this node (DCs; 0 for other nodes).",
+    ),
+    "node_shortage_probability": (
+        "1",
+        "Probability of a stockout at the node",
+        "node_shortage_paths / paths: the share of paths with at least one day of unmet demand at this node.",
+    ),
+}
+
+
+def node_summary_attrs(entry: tuple[str, str, str, str], suffix: str) -> dict[str, str]:
+    """The attributes of the per-node summary ``{entry name}_{suffix}``."""
+    name, units, long_name, _ = entry
+    texts = {
+        "hist": (
+            "count",
+            f"{long_name}: paths per bin",
+            f"Paths whose {name} falls in each bin; bin k holds [hi (k/B)**2, hi ((k+1)/B)**2) "
+            f"with hi = {name}_hist_max and B bins (the last bin includes hi).",
+        ),
+        "fixed_sum": (
+            f"{units} x 2**-8",
+            f"{long_name}: sum (fixed point)",
+            f"Sum over paths of {name} x 2**8, rounded: an exact integer, so blocks and shards "
+            "merge bit-identically.",
+        ),
+        "hist_max": (
+            units,
+            f"{long_name}: top of the histogram",
+            f"The most {name} can be on a path (a bound from the scenario): the top edge of "
+            f"{name}_hist.",
+        ),
+        "mean": (
+            units,
+            f"{long_name}: mean over paths",
+            f"{name}_fixed_sum / 2**8 / paths: the mean over paths, within 2**-9 {units}.",
+        ),
+        "quantile": (
+            units,
+            f"{long_name}: quantiles over paths",
+            f"Quantiles over paths of {name} read from {name}_hist (linear within a bin: "
+            "within one bin width of the quantile of the per-path values).",
+        ),
+    }
+    u, ln, d = texts[suffix]
+    return {"units": u, "long_name": ln, "description": d}

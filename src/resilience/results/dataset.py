@@ -22,6 +22,7 @@ from resilience.compiler import (
     ON_HAND_BINS,
     ON_HAND_FIXED_POINT,
     CompiledStrategy,
+    node_metric_bounds,
     strategies_json,
 )
 from resilience.kernels import simulate as kernel
@@ -30,11 +31,16 @@ from resilience.results.catalogue import (
     DAILY_DIMS,
     DERIVED_METRICS,
     NODE_METRICS,
+    NODE_SHORTAGE_ATTRS,
+    NODE_SUMMARY_DIMS,
     PATH_METRICS,
     attrs,
+    node_summary_attrs,
 )
 
 BANDS = (0.05, 0.5, 0.95)
+#: the quantiles over paths of each per-node summary (``node_quantile``)
+NODE_QUANTILES = (0.5, 0.9, 0.95, 0.99)
 # Node metrics are stored as float32: day counts and unit sums well inside float32's 24-bit
 # mantissa for any realistic node, and it halves the largest part of a result.
 NODE_DTYPE = np.float32
@@ -71,6 +77,68 @@ def histogram_quantiles(hist: np.ndarray, edges: np.ndarray, qs=BANDS) -> np.nda
         hi = edges[idx + 1]
         out[..., k] = (lo + np.clip(frac, 0, 1) * (hi - lo))[..., 0]
     return out
+
+
+def node_bin_edges(hi: np.ndarray) -> np.ndarray:
+    """[..., NODE_BINS + 1] edges hi x (k / NODE_BINS)**2 of the per-node histograms (the
+    kernel's _summarise_nodes bins), from their top edges ``hi`` [...]."""
+    k = np.arange(kernel.NODE_BINS + 1, dtype=np.float64) / kernel.NODE_BINS
+    return np.asarray(hi, dtype=np.float64)[..., None] * (k * k)
+
+
+def row_quantiles(hist: np.ndarray, edges: np.ndarray, qs) -> np.ndarray:
+    """``histogram_quantiles`` with edges of their own per histogram: hist [..., bins],
+    edges [..., bins + 1] -> [..., len(qs)] (linear within a bin)."""
+    counts = hist.astype(np.float64)
+    total = counts.sum(axis=-1, keepdims=True)
+    cum = np.cumsum(counts, axis=-1)
+    out = np.empty(hist.shape[:-1] + (len(qs),))
+    for k, q in enumerate(qs):
+        target = q * total
+        idx = np.argmax(cum >= target, axis=-1)[..., None]
+        below = np.take_along_axis(cum - counts, idx, axis=-1)
+        inbin = np.take_along_axis(counts, idx, axis=-1)
+        frac = np.where(inbin > 0, (target - below) / np.where(inbin > 0, inbin, 1), 0.0)
+        lo = np.take_along_axis(edges, idx, axis=-1)
+        hi = np.take_along_axis(edges, idx + 1, axis=-1)
+        out[..., k] = (lo + np.clip(frac, 0, 1) * (hi - lo))[..., 0]
+    return out
+
+
+def node_summary_variables(hist, fixed_sum, shortage, hi, paths, lead_dims=()) -> dict:
+    """The per-node summary variables (``per_path_variables``' form) from the kernel's
+    integer summaries summed over blocks: hist [..., S, N, N_NODE_METRICS, NODE_BINS],
+    fixed_sum and hi [..., S, N, N_NODE_METRICS], shortage [..., S, N]; paths merged."""
+    dims = (*lead_dims, "strategy", "node")
+    hist, fixed_sum, hi = np.asarray(hist), np.asarray(fixed_sum), np.asarray(hi)
+    data = {}
+    for m, entry in enumerate(NODE_METRICS):
+        counts = hist[..., m, :]
+        values = {
+            "hist": counts,
+            "fixed_sum": fixed_sum[..., m],
+            "hist_max": hi[..., m],
+            "mean": fixed_sum[..., m] / kernel.NODE_FIXED_POINT / paths,
+            "quantile": row_quantiles(counts, node_bin_edges(hi[..., m]), NODE_QUANTILES),
+        }
+        for suffix, tail in NODE_SUMMARY_DIMS.items():
+            data[f"{entry[0]}_{suffix}"] = (
+                (*dims, *tail),
+                values[suffix],
+                node_summary_attrs(entry, suffix),
+            )
+    shortage = np.asarray(shortage)
+    for name, value in (
+        ("node_shortage_paths", shortage),
+        ("node_shortage_probability", shortage / paths),
+    ):
+        units, long_name, description = NODE_SHORTAGE_ATTRS[name]
+        data[name] = (
+            dims,
+            value,
+            {"units": units, "long_name": long_name, "description": description},
+        )
+    return data
 
 
 def fill_edges() -> np.ndarray:
@@ -157,6 +225,15 @@ class RunLayout:
     on_hand_max: np.ndarray = field(compare=False)
     block_size: int
     attrs: dict = field(compare=False)
+    #: what the run keeps of each node: "paths", "summary" or "none"
+    node_detail: str = "paths"
+    #: [S, N, N_NODE_METRICS] top edges of the per-node histograms (detail "summary")
+    node_hi: np.ndarray | None = field(default=None, compare=False)
+
+    @property
+    def node_paths(self) -> bool:
+        """Whether the per-path per-node variables are kept."""
+        return self.node_detail == "paths"
 
     @classmethod
     def of(
@@ -169,8 +246,12 @@ class RunLayout:
         path_start: int = 0,
         block_size: int | None = None,
         extra_attrs: dict | None = None,
+        node_detail: str = "paths",
     ) -> RunLayout:
         c0 = compiled[0]
+        node_hi = None
+        if node_detail == "summary":
+            node_hi = np.stack([node_metric_bounds(c.network) for c in compiled])
         return cls(
             strategies=tuple(c.name for c in compiled),
             nodes=tuple(c0.node_names),
@@ -181,7 +262,11 @@ class RunLayout:
             horizon=int(scenario.horizon_days),
             on_hand_max=np.array([c.network.on_hand_max for c in compiled]),
             block_size=int(block_size or paths),
-            attrs=run_attributes(scenario, compiled, seed, paths, extra_attrs),
+            attrs=run_attributes(
+                scenario, compiled, seed, paths, {"node_detail": node_detail, **(extra_attrs or {})}
+            ),
+            node_detail=node_detail,
+            node_hi=node_hi,
         )
 
 
@@ -203,13 +288,16 @@ def derived_variables(path_out) -> dict[str, np.ndarray]:
 
 
 def per_path_variables(path_out, node_out, dims) -> dict:
-    """The per-path and per-path-per-node data variables (values and attributes)."""
+    """The per-path and per-path-per-node data variables (values and attributes); no
+    per-node ones when ``node_out`` is None (node detail "summary" or "none")."""
     data = {}
     for col, entry in enumerate(PATH_METRICS):
         data[entry[0]] = (dims, path_out[..., col], attrs(entry))
     derived = derived_variables(path_out)
     for entry in DERIVED_METRICS:
         data[entry[0]] = (dims, derived[entry[0]], attrs(entry))
+    if node_out is None:
+        return data
     for col, entry in enumerate(NODE_METRICS):
         data[entry[0]] = ((*dims, "node"), node_out[..., col].astype(NODE_DTYPE), attrs(entry))
     return data
@@ -218,21 +306,26 @@ def per_path_variables(path_out, node_out, dims) -> dict:
 def fill_per_path(target: dict[str, np.ndarray], path_out, node_out) -> None:
     """Write the per-path variables of ``path_out`` / ``node_out`` (as in
     ``per_path_variables``, same values) into ``target``'s arrays (name -> an array of the
-    right shape, e.g. a view into a chunk buffer), in one pass each."""
+    right shape, e.g. a view into a chunk buffer), in one pass each; the per-node ones
+    only when ``target`` has them."""
     for col, entry in enumerate(PATH_METRICS):
         target[entry[0]][...] = path_out[..., col]
     derived = derived_variables(path_out)
     for entry in DERIVED_METRICS:
         target[entry[0]][...] = derived[entry[0]]
+    if NODE_METRICS[0][0] not in target:
+        return
     for col, entry in enumerate(NODE_METRICS):
         target[entry[0]][...] = node_out[..., col]  # cast to the target's NODE_DTYPE
 
 
-def per_path_shapes(nodes: int) -> dict[str, tuple[np.dtype, tuple[int, ...]]]:
+def per_path_shapes(nodes: int, node_paths: bool = True) -> dict[str, tuple[np.dtype, tuple]]:
     """Each per-path variable's dtype and shape after (..., strategy, path), in
-    ``per_path_variables`` order: the arrays ``fill_per_path`` fills."""
+    ``per_path_variables`` order: the arrays ``fill_per_path`` fills (the per-node ones
+    only with ``node_paths``)."""
     shapes = {e[0]: (np.dtype(np.float64), ()) for e in (*PATH_METRICS, *DERIVED_METRICS)}
-    shapes.update({e[0]: (np.dtype(NODE_DTYPE), (nodes,)) for e in NODE_METRICS})
+    if node_paths:
+        shapes.update({e[0]: (np.dtype(NODE_DTYPE), (nodes,)) for e in NODE_METRICS})
     return shapes
 
 
@@ -240,7 +333,9 @@ def per_path_of_arrays(arrays: dict[str, np.ndarray], dims) -> dict:
     """``per_path_variables``' form (dims, values, attributes) of arrays filled by
     ``fill_per_path``."""
     data = {e[0]: (dims, arrays[e[0]], attrs(e)) for e in (*PATH_METRICS, *DERIVED_METRICS)}
-    data.update({e[0]: ((*dims, "node"), arrays[e[0]], attrs(e)) for e in NODE_METRICS})
+    data.update(
+        {e[0]: ((*dims, "node"), arrays[e[0]], attrs(e)) for e in NODE_METRICS if e[0] in arrays}
+    )
     return data
 
 
@@ -270,6 +365,13 @@ def dataset_of(
             daily[name],
             {"units": units, "long_name": long_name, "description": description},
         )
+    if any("node_bin" in v[0] for v in per_path.values()):
+        extra_coords = {
+            "node_bin": np.arange(kernel.NODE_BINS, dtype=np.int64),
+            "node_quantile": list(NODE_QUANTILES),
+        }
+    else:
+        extra_coords = {}
     coords = {
         "strategy": list(layout.strategies),
         "path": np.arange(layout.path_start, layout.path_start + layout.paths, dtype=np.int64),
@@ -280,6 +382,7 @@ def dataset_of(
         "band_quantile": list(BANDS),
         "fill_bin": fill_edges()[:FILL_BINS],
         "on_hand_bin": np.arange(ON_HAND_BINS, dtype=np.int64),
+        **extra_coords,
         **(lead_coords or {}),
     }
     ds = xr.Dataset(data, coords=coords)
@@ -302,4 +405,6 @@ COORD_ATTRS = {
     "band_quantile": {"long_name": "Quantile of the per-day bands (P5, P50, P95)", "units": "1"},
     "fill_bin": {"long_name": "Left edge of the daily fill-rate bin", "units": "1"},
     "on_hand_bin": {"long_name": "Daily on-hand bin (edges in on_hand_bin_edges)"},
+    "node_bin": {"long_name": "Per-node summary histogram bin (edges: see its variables)"},
+    "node_quantile": {"long_name": "Quantile of the per-node summaries over paths", "units": "1"},
 }

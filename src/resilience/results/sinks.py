@@ -16,17 +16,18 @@ import zarr
 
 from resilience.compiler import FILL_BINS, ON_HAND_BINS
 from resilience.errors import ResultsError
-from resilience.kernels.simulate import N_NODE_METRICS, N_PATH_METRICS
+from resilience.kernels.simulate import N_NODE_METRICS, N_PATH_METRICS, NODE_BINS
 from resilience.results.catalogue import DAILY_DIMS
 from resilience.results.chunks import chunk_sizes, netcdf_encoding, zarr_encoding
 from resilience.results.dataset import (
     RunLayout,
-    build_dataset,
     daily_variables,
     dataset_of,
     fill_per_path,
+    node_summary_variables,
     per_path_of_arrays,
     per_path_shapes,
+    per_path_variables,
 )
 from resilience.results.store import ZARR_FORMAT, finish_zarr, output_format, write_netcdf
 
@@ -52,6 +53,45 @@ class DailyAccumulator:
         )
 
 
+class NodeSummaryAccumulator:
+    """Sums the kernel's per-node histograms, fixed-point sums and shortage counts over
+    blocks (integers: order-independent), for node detail "summary"."""
+
+    def __init__(self, lead_shape, N):
+        self.hist = np.zeros((*lead_shape, N, N_NODE_METRICS, NODE_BINS), np.int64)
+        self.fixed_sum = np.zeros((*lead_shape, N, N_NODE_METRICS), np.int64)
+        self.shortage = np.zeros((*lead_shape, N), np.int64)
+
+    def add(self, index, result):
+        self.hist[index] += result.node_hist
+        self.fixed_sum[index] += result.node_sum
+        self.shortage[index] += result.node_shortage
+
+    def variables(self, node_hi, paths, lead_dims=()):
+        return node_summary_variables(
+            self.hist, self.fixed_sum, self.shortage, node_hi, paths, lead_dims
+        )
+
+
+class _NodeDetail:
+    """The per-node summaries of a sink's run, when its layout asks for them."""
+
+    def __init__(self, layout: RunLayout):
+        self.layout = layout
+        self.summary = None
+        if layout.node_detail == "summary":
+            self.summary = NodeSummaryAccumulator((len(layout.strategies),), len(layout.nodes))
+
+    def add(self, index, result):
+        if self.summary is not None:
+            self.summary.add(index, result)
+
+    def variables(self) -> dict:
+        if self.summary is None:
+            return {}
+        return self.summary.variables(self.layout.node_hi, self.layout.paths)
+
+
 class MemorySink:
     """Collects every block in arrays; ``dataset()`` builds the result.
 
@@ -67,24 +107,30 @@ class MemorySink:
         if buffers is None:
             buffers = (
                 np.full((S, layout.paths, N_PATH_METRICS), np.nan),
-                np.full((S, layout.paths, N, N_NODE_METRICS), np.nan),
+                np.full((S, layout.paths, N, N_NODE_METRICS), np.nan)
+                if layout.node_paths
+                else None,
             )
         self.path_out, self.node_out = buffers
         self.daily = DailyAccumulator((S,), layout.horizon)
+        self.nodes = _NodeDetail(layout)
         self.done = 0
 
     def __call__(self, task, result):
         (s,) = task.index
         lo = task.start - self.layout.path_start
         self.path_out[s, lo : lo + task.size] = result.path_out
-        self.node_out[s, lo : lo + task.size] = result.node_out
+        if self.node_out is not None:
+            self.node_out[s, lo : lo + task.size] = result.node_out
         self.daily.add((s,), result)
+        self.nodes.add((s,), result)
         self.done += task.size
 
     def dataset(self):
         _check_complete(self.layout, self.done)
         daily = self.daily.variables(self.layout.on_hand_max, self.layout.paths)
-        return build_dataset(self.layout, self.path_out, self.node_out, daily)
+        per_path = per_path_variables(self.path_out, self.node_out, ("strategy", "path"))
+        return dataset_of(self.layout, {**per_path, **self.nodes.variables()}, daily)
 
     def close(self):
         pass
@@ -105,21 +151,24 @@ class NetCDFSink:
         self.layout = layout
         self.path = Path(path)
         S = len(layout.strategies)
-        self.buffer = _ChunkBuffer(per_path_shapes(len(layout.nodes)), (S, layout.paths))
+        shapes = per_path_shapes(len(layout.nodes), layout.node_paths)
+        self.buffer = _ChunkBuffer(shapes, (S, layout.paths))
         self.daily = DailyAccumulator((S,), layout.horizon)
+        self.nodes = _NodeDetail(layout)
         self.done = 0
 
     def __call__(self, task, result):
         (s,) = task.index
         self.buffer.put(s, task.start - self.layout.path_start, result, 0, task.size)
         self.daily.add((s,), result)
+        self.nodes.add((s,), result)
         self.done += task.size
 
     def dataset(self) -> xr.Dataset:
         _check_complete(self.layout, self.done)
         daily = self.daily.variables(self.layout.on_hand_max, self.layout.paths)
         per_path = per_path_of_arrays(self.buffer.data, ("strategy", "path"))
-        return dataset_of(self.layout, per_path, daily)
+        return dataset_of(self.layout, {**per_path, **self.nodes.variables()}, daily)
 
     def close(self):
         ds = self.dataset()
@@ -144,6 +193,7 @@ class ZarrSink:
         self.path = Path(path)
         S = len(layout.strategies)
         self.daily = DailyAccumulator((S,), layout.horizon)
+        self.nodes = _NodeDetail(layout)
         self.done = 0
         template = self._template(layout)
         self.chunks = chunk_sizes(template, unit=layout.block_size)
@@ -159,21 +209,24 @@ class ZarrSink:
             zarr_format=ZARR_FORMAT,
             write_empty_chunks=True,  # every chunk stored: a missing one is then damage
         )
-        self.shapes = per_path_shapes(len(layout.nodes))
+        self.shapes = per_path_shapes(len(layout.nodes), layout.node_paths)
         self.arrays = {name: self._array(name) for name in self.shapes}
         self.pending: dict[tuple[int, int], _ChunkBuffer] = {}
 
     @staticmethod
     def _template(layout: RunLayout) -> xr.Dataset:
         """The result as full-size lazy arrays (never computed) and placeholder per-day
-        variables (overwritten at the end)."""
+        variables and per-node summaries (overwritten at the end)."""
         S, N, T = len(layout.strategies), len(layout.nodes), layout.horizon
         path_out = da.zeros((S, layout.paths, N_PATH_METRICS), chunks=-1)
-        node_out = da.zeros((S, layout.paths, N, N_NODE_METRICS), chunks=-1)
+        node_out = None
+        if layout.node_paths:
+            node_out = da.zeros((S, layout.paths, N, N_NODE_METRICS), chunks=-1)
         acc = DailyAccumulator((S,), T)
         with np.errstate(invalid="ignore", divide="ignore"):
             daily = acc.variables(layout.on_hand_max, 1)
-        return build_dataset(layout, path_out, node_out, daily)
+        per_path = per_path_variables(path_out, node_out, ("strategy", "path"))
+        return dataset_of(layout, {**per_path, **_NodeDetail(layout).variables()}, daily)
 
     def _array(self, name: str):
         array = zarr.open_array(str(self.path / name), mode="r+", zarr_format=ZARR_FORMAT)
@@ -193,6 +246,7 @@ class ZarrSink:
                 self._write(key, self.pending.pop(key))
             pos = end
         self.daily.add((s,), result)
+        self.nodes.add((s,), result)
         self.done += task.size
 
     def _bounds(self, key: tuple[int, int]) -> tuple[slice, slice]:
@@ -219,6 +273,8 @@ class ZarrSink:
         daily = self.daily.variables(self.layout.on_hand_max, self.layout.paths)
         for name in DAILY_DIMS:
             self._array(name)[...] = daily[name]
+        for name, (_, values, _) in self.nodes.variables().items():
+            self._array(name)[...] = values
         finish_zarr(self.path)  # the completeness marker and consolidated metadata, last
 
 
@@ -234,7 +290,7 @@ class _ChunkBuffer:
     def put(self, s: int, at: int, result, lo: int, hi: int) -> None:
         """Paths [lo, hi) of a block of strategy ``s`` (of the chunk), at path ``at``."""
         views = {name: array[s, at : at + hi - lo] for name, array in self.data.items()}
-        fill_per_path(views, result.path_out[lo:hi], result.node_out[lo:hi])
+        fill_per_path(views, result.path_out[lo:hi], result.node_out[lo:hi])  # node: if kept
         self.missing -= hi - lo
 
 

@@ -11,9 +11,10 @@ import numpy as np
 import xarray as xr
 
 from resilience.errors import ResultsError
-from resilience.results import RunLayout, build_dataset, daily_variables
+from resilience.results import RunLayout, daily_variables
+from resilience.results.dataset import dataset_of, node_summary_variables, per_path_variables
 from resilience.results.store import CHUNK_ELEMENTS
-from resilience.sweeps.parts import DAILY_FIELDS, PartStore
+from resilience.sweeps.parts import DAILY_FIELDS, NODE_FIELDS, PartStore
 from resilience.sweeps.plan import SweepPlan
 from resilience.sweeps.spec import SweepSpec
 
@@ -25,16 +26,23 @@ def point_dataset(plan: SweepPlan, parts: PartStore, p: int) -> xr.Dataset:
     folders = [parts.path(plan.keys[j]) for j in plan.point_jobs(p)]
     if plan.summary_only:
         return _summary_point(folders, plan.strategies)
-    layout = RunLayout.of(plan.scenarios[p], plan.point_compiled(p), plan.paths, plan.seed)
+    compiled = plan.point_compiled(p)
+    layout = RunLayout.of(
+        plan.scenarios[p], compiled, plan.paths, plan.seed, node_detail=plan.node_detail
+    )
     sums = [np.load(folder / "daily.npz") for folder in folders]
     daily = daily_variables(
         *(np.stack([s[f][0] for s in sums]) for f in DAILY_FIELDS),
         layout.on_hand_max,
         layout.paths,
     )
-    return build_dataset(
-        layout, _stacked(folders, "path_out"), _stacked(folders, "node_out"), daily
-    )
+    node_out = _stacked(folders, "node_out") if layout.node_paths else None
+    data = per_path_variables(_stacked(folders, "path_out"), node_out, ("strategy", "path"))
+    if layout.node_detail == "summary":
+        nodes = [np.load(folder / "nodes.npz") for folder in folders]
+        fields = [np.stack([n[f][0] for n in nodes]) for f in NODE_FIELDS]
+        data.update(node_summary_variables(*fields, layout.node_hi, layout.paths))
+    return dataset_of(layout, data, daily)
 
 
 def _summary_point(folders: Sequence, strategies: Sequence[str]) -> xr.Dataset:

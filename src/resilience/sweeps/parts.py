@@ -29,12 +29,14 @@ from resilience.results.store import check_output, is_result, store_problem, unr
 from resilience.sweeps.plan import SweepPlan
 from resilience.sweeps.summary import summarize
 
-__all__ = ["DAILY_FIELDS", "PartStore"]
+__all__ = ["DAILY_FIELDS", "NODE_FIELDS", "PartStore"]
 
 log = logging.getLogger(__name__)
 
 #: The per-day integer sums a job folder keeps (``daily.npz``), in ``daily_variables`` order.
 DAILY_FIELDS = ("fill_hist", "on_hand_hist", "fill_sum", "on_hand_sum")
+#: The per-node integer summaries a job folder of node detail "summary" keeps (``nodes.npz``)
+NODE_FIELDS = ("hist", "fixed_sum", "shortage")
 
 
 class PartStore:
@@ -103,13 +105,15 @@ class PartStore:
     def has(self, key: str) -> bool:
         return self.path(key).is_dir()
 
-    def usable(self, key: str, paths: int, nodes: int, summary_only: bool) -> bool:
+    def usable(
+        self, key: str, paths: int, nodes: int, summary_only: bool, node_detail: str = "paths"
+    ) -> bool:
         """Whether the part ``key`` is finished and reads back whole; one that does not is
         named in a warning and discarded, so that its job is simulated again."""
         if not self.has(key):
             return False
         folder = self.path(key)
-        problem = _part_problem(folder, paths, nodes, summary_only)
+        problem = _part_problem(folder, paths, nodes, summary_only, node_detail)
         if problem is None:
             return True
         log.warning(
@@ -147,7 +151,9 @@ class PartStore:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _part_problem(folder: Path, paths: int, nodes: int, summary_only: bool) -> str | None:
+def _part_problem(
+    folder: Path, paths: int, nodes: int, summary_only: bool, node_detail: str = "paths"
+) -> str | None:
     """What makes the part in ``folder`` unreadable (a file missing, truncated or not
     decodable, an array of the wrong shape), or None."""
     if summary_only:
@@ -155,10 +161,9 @@ def _part_problem(folder: Path, paths: int, nodes: int, summary_only: bool) -> s
         if not summary.is_file():
             return "summary.nc is missing"
         return unreadable_part(summary)
-    expected = {
-        "path_out.npy": ((1, paths, N_PATH_METRICS), np.dtype(np.float64)),
-        "node_out.npy": ((1, paths, nodes, N_NODE_METRICS), np.dtype(NODE_DTYPE)),
-    }
+    expected = {"path_out.npy": ((1, paths, N_PATH_METRICS), np.dtype(np.float64))}
+    if node_detail == "paths":
+        expected["node_out.npy"] = ((1, paths, nodes, N_NODE_METRICS), np.dtype(NODE_DTYPE))
     for name, (shape, dtype) in expected.items():
         try:
             array = np.load(folder / name, mmap_mode="r")  # checks the size against its header
@@ -173,6 +178,13 @@ def _part_problem(folder: Path, paths: int, nodes: int, summary_only: bool) -> s
                 daily[field]  # decompresses and checks its CRC
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         return f"daily.npz cannot be read: {exc}"
+    if node_detail == "summary":
+        try:
+            with np.load(folder / "nodes.npz") as summary:
+                for field in NODE_FIELDS:
+                    summary[field]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            return f"nodes.npz cannot be read: {exc}"
     return None
 
 
@@ -192,7 +204,9 @@ class _JobWriter:
         tmp = self.parts.temporary(self.plan.keys[j])
         tmp.mkdir()
         try:
-            layout = RunLayout.of(run.scenario, run.compiled, run.paths, run.seed)
+            layout = RunLayout.of(
+                run.scenario, run.compiled, run.paths, run.seed, node_detail=run.node_detail
+            )
             buffers = (
                 np.lib.format.open_memmap(
                     tmp / "path_out.npy", "w+", np.float64, (1, layout.paths, N_PATH_METRICS)
@@ -202,7 +216,9 @@ class _JobWriter:
                     "w+",
                     NODE_DTYPE,
                     (1, layout.paths, len(layout.nodes), N_NODE_METRICS),
-                ),
+                )
+                if layout.node_paths
+                else None,
             )
             sink = MemorySink(layout, buffers)
         except BaseException:
@@ -221,11 +237,16 @@ class _JobWriter:
             summarize(sink.dataset()).to_netcdf(tmp / "summary.nc", engine="h5netcdf")
             del sink
             (tmp / "path_out.npy").unlink()
-            (tmp / "node_out.npy").unlink()
+            (tmp / "node_out.npy").unlink(missing_ok=True)
         else:
             sink.path_out.flush()
-            sink.node_out.flush()
+            if sink.node_out is not None:
+                sink.node_out.flush()
             np.savez(tmp / "daily.npz", **{f: getattr(sink.daily, f) for f in DAILY_FIELDS})
+            if sink.nodes.summary is not None:
+                np.savez(
+                    tmp / "nodes.npz", **{f: getattr(sink.nodes.summary, f) for f in NODE_FIELDS}
+                )
         del self.open[j]
         os.rename(tmp, self.parts.path(self.plan.keys[j]))
         self.on_done(j)

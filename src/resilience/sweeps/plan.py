@@ -17,7 +17,7 @@ import numpy as np
 import yaml
 
 from resilience.compiler import CompiledStrategy, compile_strategy
-from resilience.engine import PreparedRun, prepare, resolve_strategies
+from resilience.engine import PreparedRun, prepare, resolve_node_detail, resolve_strategies
 from resilience.errors import SweepError
 from resilience.results import run_attributes
 from resilience.scenario import Scenario, load_scenario
@@ -54,6 +54,7 @@ class SweepPlan:
     jobs: list[PreparedRun]  # one single-strategy run per distinct network
     keys: list[str]  # network key of each job
     job_of: np.ndarray  # [points, strategies] -> job index
+    node_detail: str = "paths"  # what every job keeps of each node (engine.resolve_node_detail)
 
     @property
     def points(self) -> int:
@@ -69,6 +70,7 @@ class SweepPlan:
             self.strategies,
             sweep=self.spec.to_json(),
             summary_only=bool(self.summary_only),
+            node_detail=self.node_detail,
         )
 
     def jobs_for(self, points: Iterable[int]) -> list[int]:
@@ -96,6 +98,7 @@ class SweepPlan:
             "sweep_summary_only": int(self.summary_only),
             "sweep_description": self.spec.description,
             "sweep_distinct_networks": len(self.jobs),
+            "node_detail": self.node_detail,
         }
         attrs = run_attributes(self.base, compiled, self.seed, self.paths, extra)
         attrs["title"] = f"resilience sweep: {self.base.name}"
@@ -111,16 +114,20 @@ def plan_sweep(
     *,
     block_size: int | None = None,
     summary_only: bool = False,
+    node_detail: str | None = None,
 ) -> SweepPlan:
     """Validate every point of ``spec`` on ``scenario`` and compile its strategies.
 
     Raises ``SweepError`` (every bad path or value, with its axis and point) or
-    ``ScenarioError`` (the base scenario) before anything is simulated.
+    ``ScenarioError`` (the base scenario) before anything is simulated. ``node_detail``
+    as for ``resilience.simulate`` (``auto`` decided on the base scenario's nodes: every
+    point has the same nodes).
     """
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     base_doc = yaml.safe_load(base.source_text)
     scenarios = spec.scenarios(base_doc, source=str(base.source_path or ""))
     names = resolve_strategies(base, strategies)
+    detail = resolve_node_detail(node_detail, len(base.nodes))
     jobs: list[PreparedRun] = []
     keys: list[str] = []
     index: dict[str, int] = {}
@@ -131,7 +138,7 @@ def plan_sweep(
         if missing:
             raise SweepError(f"point {p} ({spec.label(p)}): has no strategy {missing[0]!r}")
         for s, name in enumerate(names):
-            run = prepare(sc, paths, seed, [name], block_size)
+            run = prepare(sc, paths, seed, [name], block_size, node_detail=detail)
             compiled = run.compiled[0]
             here = (compiled.node_names, compiled.node_kinds, compiled.node_regions)
             if shape is None:
@@ -165,6 +172,7 @@ def plan_sweep(
         jobs,
         keys,
         job_of,
+        detail,
     )
 
 

@@ -128,13 +128,13 @@ def _usable(plan: SweepPlan, parts: PartStore, j: int) -> bool:
     discarded there, so it is simulated again)."""
     run = plan.jobs[j]
     nodes = len(run.compiled[0].node_names)
-    return parts.usable(plan.keys[j], run.paths, nodes, plan.summary_only)
+    return parts.usable(plan.keys[j], run.paths, nodes, plan.summary_only, run.node_detail)
 
 
 def _simulate(plan, parts, todo, waiting, done_points, execution, executor) -> None:
     networks = {(j,): plan.jobs[j].compiled[0].network for j in todo}
     # job-major order: a job finishes (and is written) before the next starts
-    tasks = [Task((j,), t.start, t.size) for j in todo for t in plan.jobs[j].tasks]
+    tasks = [Task((j,), t.start, t.size, t.node_detail) for j in todo for t in plan.jobs[j].tasks]
     bar = SweepProgress(
         len(waiting), done_points, sum(plan.jobs[j].paths for j in todo), execution.progress
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -38,6 +38,7 @@ from resilience.kernels.simulate import (
     UNIT_EPS,
 )
 from resilience.scenario.model import Event, Node, Scenario, Sourcing, Strategy
+from resilience.scenario.policies import POLICY_CODE, order_costs, policy_levels
 from resilience.scenario.queries import (
     expected_outflow,
     order_up_to_level,
@@ -161,6 +162,17 @@ class Network(NamedTuple):
     event_dc_onset: np.ndarray  # [T, D] latest start of a scripted lane/demand event on j
     node_can_impair: np.ndarray  # [N] bool: an outage, a regional shock or an event can hit it
     watch_day: int  # first day first_unmet_day looks at
+    # ordering policies (issue-14 policy; docs/model.md, "Ordering policies"): [P] each,
+    # of shape (0,) when every stock point runs plain base stock without an order cost,
+    # so the kernel orders S - IP as before
+    pol_kind: np.ndarray  # int64: 0 base stock, 1 (s, S), 2 (r, Q), 3 (R, S)
+    pol_low: np.ndarray  # s or r
+    pol_high: np.ndarray  # S (base stock, (s, S), (R, S)) or Q
+    pol_review: np.ndarray  # int64 review period R (1 unless (R, S))
+    pol_offset: np.ndarray  # int64 first review day (0 .. R - 1)
+    pol_moq: np.ndarray  # minimum order quantity (0 = none)
+    pol_lot: np.ndarray  # lot multiple (0 = none)
+    pol_order_cost: np.ndarray  # fixed cost per order placed
 
 
 @dataclass(frozen=True)
@@ -175,10 +187,16 @@ class CompiledStrategy:
     positions: tuple[tuple[str, str], ...]  # (node, item) per stock point
     order_up_to: dict[str, float]  # "node/item" -> S
     sourcing: dict[str, dict]  # "node/item" -> {"mode": ..., "shares": {...}}
+    # issue-14 policy: "node/item" -> resolved policy (levels in units, order cost) of
+    # every stock point, empty when all run plain base stock without an order cost
+    policies: dict[str, dict] = field(default_factory=dict)
 
     def describe(self) -> dict:
         """JSON-ready resolved definition, stored in result metadata."""
-        return {"order_up_to": self.order_up_to, "sourcing": self.sourcing}
+        out = {"order_up_to": self.order_up_to, "sourcing": self.sourcing}
+        if self.policies:
+            out["policies"] = self.policies
+        return out
 
 
 def _f(values) -> np.ndarray:
@@ -215,6 +233,7 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
     if not scenario.random_disruptions_of(strategy):
         fields.update(_without_random_disruptions(fields))
     fields["node_can_impair"] = _can_impair(fields)
+    policies = _policy_fields(scenario, strategy, sourcing, fields, stock.order_up_to)
     network = Network(
         horizon=int(scenario.horizon_days),
         backorder=scenario.demand_mode == "backorder",
@@ -231,6 +250,7 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
         positions=tuple(stock.positions),
         order_up_to=stock.order_up_to,
         sourcing=stock.sourcing,
+        policies=policies,
     )
 
 
@@ -320,6 +340,59 @@ def _stock_point_fields(
         "on_hand_max": float(max(sum(pos_S), 1.0)),
     }
     return _StockPoints(fields, positions, order_up_to, sourcing_desc)
+
+
+# ----------------------------------------------------------------------------- ordering policies
+
+
+def _policy_fields(
+    scenario: Scenario,
+    strategy: Strategy,
+    sourcing: dict[tuple[str, str], Sourcing],
+    fields: dict[str, Any],
+    order_up_to: dict[str, float],
+) -> dict[str, dict]:
+    """The ordering-policy arrays (issue-14 policy) into ``fields``, and the resolved
+    policies by "node/item". Without a policy, order rule or order cost anywhere the
+    arrays have shape (0,) and nothing else changes; with one, each stock point starts
+    at its policy's start level (``pos_order_up_to``, ``order_up_to``) and the on-hand
+    histogram reaches the sum of the levels the positions can reach (``on_hand_max``)."""
+    lane_index = {lane.key: i for i, lane in enumerate(scenario.lanes)}
+    outflow = expected_outflow(scenario, sourcing)
+    entries = stock_policies(scenario, strategy)
+    costs = order_costs(scenario, strategy)
+    resolved = []
+    for at, item in stock_points(scenario):
+        active = [s for s, share in sourcing[(at, item)].shares.items() if share > 0]
+        lead = max(
+            (scenario.lanes[lane_index[f"{s}->{at}"]].lead_time_days for s in active), default=0
+        )
+        resolved.append(policy_levels(entries[(at, item)], outflow[(at, item)], lead))
+    cost = [costs[key] for key in stock_points(scenario)]
+    used = any(not p.plain for p in resolved) or any(c > 0 for c in cost)
+    P = len(resolved) if used else 0
+    pick = resolved[:P]
+    fields.update(
+        pol_kind=_i([POLICY_CODE[p.kind] for p in pick]),
+        pol_low=_f([p.low for p in pick]),
+        pol_high=_f([max(p.high, 0.0) for p in pick]),
+        pol_review=_i([p.review_days for p in pick]),
+        pol_offset=_i([p.offset_days for p in pick]),
+        pol_moq=_f([p.min_order_qty for p in pick]),
+        pol_lot=_f([p.lot_multiple for p in pick]),
+        pol_order_cost=_f(cost[:P]),
+    )
+    if not used:
+        return {}
+    starts = [max(p.start, 0.0) for p in resolved]
+    fields["pos_order_up_to"] = _f(starts)
+    fields["on_hand_max"] = float(max(sum(max(p.top, 0.0) for p in resolved), 1.0))
+    described = {}
+    for (at, item), p, c, start in zip(stock_points(scenario), resolved, cost, starts, strict=True):
+        key = f"{at}/{item}"
+        order_up_to[key] = start
+        described[key] = {**p.describe(), "order_cost": c}
+    return described
 
 
 def _lane_fields(scenario: Scenario) -> dict[str, Any]:

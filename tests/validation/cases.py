@@ -30,6 +30,7 @@ import numpy as np
 import yaml
 
 from tests.validation import exact
+from tests.validation import policy_cases as pc
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO_DIR = REPO / "scenarios" / "validation"
@@ -54,6 +55,12 @@ RUNS: dict[str, tuple[int, int]] = {
     "outage-pareto-long": (200, 114),
     "first-passage": (20_000, 115),
     "first-passage-b": (20_000, 116),
+    # issue-14 policy
+    "policy-rq": (20_000, 117),
+    "policy-ss": (20_000, 118),
+    "policy-rs": (20_000, 119),
+    "policy-lots": (32, 120),
+    "policy-lots-b": (32, 121),
 }
 
 ExactFn = Callable[[dict, str], float]
@@ -350,6 +357,26 @@ _TABLE: list[tuple[str, str, str, ExactFn, str, tuple[str, ...], ExactFn | None]
     ("first_passage",   "first-passage-b",        "mean_time_to_survive", first_passage_mean,   "sum_j F(S; (j+1) mu)", ("buffer_1", "buffer_4"), None),
     ("first_passage",   "first-passage-b",        "p_time_to_survive_le_1", first_passage_cdf(1), "1 - F(S; 2 mu)",     ("buffer_1",),             None),
     ("first_passage",   "first-passage-b",        "p_time_to_survive_le_4", first_passage_cdf(4), "1 - F(S; 5 mu)",     ("buffer_4",),             None),
+    # issue-14 policy: ordering policies, Poisson demand, backorders (tests/validation/test_policies.py)
+    ("policy",          "policy-rq",              "fill_rate",     pc.chain_value("fill_rate"),    "E[min(d,(J-Y)^+)]/mu, J on r+1..r+Q", ("rq_l1", "rq_l4"), None),
+    ("policy",          "policy-rq",              "mean_on_hand",  pc.chain_value("mean_on_hand"), "E[(J-X)^+]",                  ("rq_l1", "rq_l4"),            None),
+    ("policy",          "policy-rq",              "mean_backlog",  pc.chain_value("mean_backlog"), "E[(X-J)^+]",                  ("rq_l1", "rq_l4"),            None),
+    ("policy",          "policy-rq",              "orders_placed", pc.chain_value("orders_placed"), "sum_t P(J_{t-1}-d_t <= r)",  ("rq_l1", "rq_l4"),            None),
+    ("policy",          "policy-ss",              "fill_rate",     pc.chain_value("fill_rate"),    "E[min(d,(J-Y)^+)]/mu, (s,S) chain", ("ss_l2", "ss_l0"),      None),
+    ("policy",          "policy-ss",              "mean_on_hand",  pc.chain_value("mean_on_hand"), "E[(J-X)^+]",                  ("ss_l2", "ss_l0"),            None),
+    ("policy",          "policy-ss",              "mean_backlog",  pc.chain_value("mean_backlog"), "E[(X-J)^+]",                  ("ss_l2", "ss_l0"),            None),
+    ("policy",          "policy-ss",              "orders_placed", pc.chain_value("orders_placed"), "sum_t P(J_{t-1}-d_t <= s)",  ("ss_l2", "ss_l0"),            None),
+    ("policy",          "policy-ss",              "order_cost",    pc.chain_value("order_cost"),   "K sum_t P(J_{t-1}-d_t <= s)", ("ss_l2", "ss_l0"),            None),
+    ("policy",          "policy-rs",              "fill_rate",     pc.R_S_value("fill_rate"),      "E[min(d,(S-D_n)^+)]/mu",      ("rs_r5_l3", "rs_r7_l0"),      None),
+    ("policy",          "policy-rs",              "mean_on_hand",  pc.R_S_value("mean_on_hand"),   "E[(S-D_{n+1})^+]",            ("rs_r5_l3", "rs_r7_l0"),      None),
+    ("policy",          "policy-rs",              "mean_backlog",  pc.R_S_value("mean_backlog"),   "E[(D_{n+1}-S)^+]",            ("rs_r5_l3", "rs_r7_l0"),      None),
+    # lot multiple and minimum order quantity, deterministic demand: the exact cycle (SE 0)
+    ("policy_lots",     "policy-lots",            "mean_on_hand",  pc.cycle_on_hand,               "trajectory",                  ("lot_20", "moq_25"),          None),
+    ("policy_lots",     "policy-lots",            "orders_placed", pc.cycle_orders,                "trajectory",                  ("lot_20", "moq_25"),          None),
+    ("policy_lots",     "policy-lots",            "order_cost",    pc.cycle_order_cost,            "trajectory",                  ("lot_20", "moq_25"),          None),
+    ("policy_lots",     "policy-lots-b",          "mean_on_hand",  pc.cycle_on_hand,               "trajectory",                  ("rq_lots", "ss_moq"),         None),
+    ("policy_lots",     "policy-lots-b",          "orders_placed", pc.cycle_orders,                "trajectory",                  ("rq_lots", "ss_moq"),         None),
+    ("policy_lots",     "policy-lots-b",          "order_cost",    pc.cycle_order_cost,            "trajectory",                  ("rq_lots", "ss_moq"),         None),
 ]
 # fmt: on
 
@@ -570,7 +597,7 @@ def estimate(case: Case) -> Estimate:
         return ratio_estimate(data.filled_units.values, data.demand_units.values)
     if case.metric == "lost_fraction":
         return ratio_estimate(data.lost_units.values, data.demand_units.values)
-    if case.metric in ("mean_on_hand", "mean_backlog"):
+    if case.metric in ("mean_on_hand", "mean_backlog", "orders_placed", "order_cost"):
         return mean_estimate(data[case.metric].values)
     if case.metric == "mean_time_to_survive":
         tts = data.time_to_survive_days.values

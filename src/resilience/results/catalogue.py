@@ -129,6 +129,19 @@ PATH_METRICS: tuple[tuple[str, str, str, str], ...] = (
         "First day with unmet demand",
         "First day on or after the watch day (0; the outage start in resilience stress) with unmet demand, whatever its cause; NaN if none.",
     ),
+    # issue-14 policy
+    (
+        "orders_placed",
+        "orders",
+        "Orders placed",
+        "Replenishment orders placed, all stock points: days a stock point ordered and something shipped on the order.",
+    ),
+    (
+        "order_cost",
+        "currency",
+        "Ordering cost",
+        "Fixed cost per order placed x orders placed, per stock point.",
+    ),
 )
 
 NODE_METRICS: tuple[tuple[str, str, str, str], ...] = (
@@ -166,7 +179,7 @@ DERIVED_METRICS: tuple[tuple[str, str, str, str], ...] = (
         "total_cost",
         "currency",
         "Total cost",
-        "purchase + holding + lost sales + backlog + qualification cost.",
+        "purchase + holding + lost sales + backlog + qualification + ordering cost.",
     ),
 )
 
@@ -176,6 +189,7 @@ COST_PARTS = (
     "lost_sales_cost",
     "backlog_cost",
     "qualification_cost",
+    "order_cost",  # issue-14 policy
 )
 
 

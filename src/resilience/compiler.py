@@ -536,7 +536,9 @@ def on_hand_bound(network: Network) -> float:
 
     A stock point's inventory position (on hand + in transit - backlog) starts at its
     order-up-to level S and orders only bring it back up to S, so on hand never exceeds
-    S plus its backlog. Only a dc serving customers keeps a backlog (backorder mode), and
+    S plus its backlog; under an ordering policy (issue-14 policy) the same holds with
+    S the most an order lifts the position to (its start level plus its minimum order
+    quantity plus its lot multiple), which ``on_hand_max`` then sums. Only a dc serving customers keeps a backlog (backorder mode), and
     one that is never impaired (unlimited capacity, no outage, no regional shock) serves
     from stock until it runs out: with a backlog it holds nothing. So the bound is
     ``on_hand_max`` (the sum of the levels S), plus, in backorder mode, horizon x the

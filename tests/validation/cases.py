@@ -555,6 +555,9 @@ WRONG_CASES: list[WrongCase] = [
     WrongCase(_find("regional-shock/failover_far/fill_rate"), _failover_ignoring_shock),
     WrongCase(_find("base-stock/lead_3/fill_rate"), _base_stock_one_day_late),
     WrongCase(_find("outage-lognormal/zero_buffer/fill_rate"), _lognormal_median_as_mean),
+    # issue-14 policy
+    WrongCase(_find("policy-rq/rq_l1/mean_on_hand"), pc.r_Q_ordering_below_r),
+    WrongCase(_find("policy-ss/ss_l2/fill_rate"), pc.one_day_late),
 ]
 
 

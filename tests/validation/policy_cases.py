@@ -166,5 +166,24 @@ def cycle_order_cost(doc: dict, strategy: str) -> float:
     return total
 
 
-def order_cost(doc: dict, strategy: str) -> float:
-    return _order_cost(doc, strategy)
+# ----------------------------------------------------------------------------- deliberately wrong
+
+
+def r_Q_ordering_below_r(doc: dict, strategy: str) -> float:
+    """Wrong: ordering only while IP < r (J uniform on r .. r+Q-1)."""
+    entry = _entry(doc, strategy)
+    policy = dict(entry["policy"])
+    mu, L = _mean(doc), _lead(doc, strategy)
+    r = _level(policy, "r", mu, max(L, 1)) - 1
+    rule = px.with_quantities(px.r_Q_rule(r, int(policy["Q"])))
+    T = int(doc["horizon_days"])
+    return px.policy_metrics(mu, L, T, r + int(policy["Q"]), rule, r - 100)["mean_on_hand"]
+
+
+def one_day_late(doc: dict, strategy: str) -> float:
+    """Wrong: an order serving from day t + L + 1 (lead time one day too long)."""
+    start, rule, low = rule_of(doc, strategy)
+    mu, L = _mean(doc), _lead(doc, strategy)
+    return px.policy_metrics(mu, max(L, 1) + 1, int(doc["horizon_days"]), start, rule, low - 60)[
+        "fill_rate"
+    ]

@@ -154,31 +154,11 @@ def test_R_S_closed_form_equals_the_chain(strategy):
         assert abs(pc.R_S_value(key)(doc, strategy) - chain[key]) < 1e-9, key
 
 
-def _shifted_r(doc: dict, strategy: str) -> float:
-    """Wrong: ordering only while IP < r (J uniform on r .. r+Q-1)."""
-    entry = pc._entry(doc, strategy)
-    policy = dict(entry["policy"])
-    mu, L = pc._mean(doc), pc._lead(doc, strategy)
-    r = pc._level(policy, "r", mu, max(L, 1)) - 1
-    rule = px.with_quantities(px.r_Q_rule(r, int(policy["Q"])))
-    T = int(doc["horizon_days"])
-    return px.policy_metrics(mu, L, T, r + int(policy["Q"]), rule, r - 100)["mean_on_hand"]
-
-
-def _one_day_late(doc: dict, strategy: str) -> float:
-    """Wrong: an order serving from day t + L + 1 (lead time one day too long)."""
-    start, rule, low = pc.rule_of(doc, strategy)
-    mu, L = pc._mean(doc), pc._lead(doc, strategy)
-    return px.policy_metrics(mu, max(L, 1) + 1, int(doc["horizon_days"]), start, rule, low - 60)[
-        "fill_rate"
-    ]
-
-
 @pytest.mark.parametrize(
     ("name", "wrong"),
     [
-        ("policy-rq/rq_l1/mean_on_hand", _shifted_r),
-        ("policy-ss/ss_l2/fill_rate", _one_day_late),
+        ("policy-rq/rq_l1/mean_on_hand", pc.r_Q_ordering_below_r),
+        ("policy-ss/ss_l2/fill_rate", pc.one_day_late),
     ],
 )
 def test_checker_rejects_wrong_policy_formulas(name, wrong):

@@ -212,6 +212,36 @@ def _chain(active: bool, u: float, start: float, end: float) -> bool:
     return u < start
 
 
+def _policy_order(policy: dict, ip: float, order: float, t: int) -> float:
+    """The order of a stock point at inventory position ``ip`` on day t under its
+    ``policy`` (docs/model.md, "Ordering policies"); ``order`` is the base-stock one,
+    S - IP. Then its minimum order quantity and its lot multiple."""
+    kind = policy["type"]
+    if kind == "s_S":
+        order = policy["S"] - ip if ip <= policy["s"] else 0.0
+    elif kind == "r_Q":
+        r, Q = policy["r"], policy["Q"]
+        order = (float(math.floor((r - ip) / Q)) + 1.0) * Q if ip <= r else 0.0
+    elif kind == "R_S" and (t - policy["offset_days"]) % policy["review_days"] != 0:
+        order = 0.0
+    if order > 0:
+        order = max(order, policy.get("min_order_qty", 0.0))
+        lot = policy.get("lot_multiple", 0.0)
+        if lot > 0:
+            order = lot * max(1.0, float(math.ceil(order / lot - 1e-9)))
+    return order
+
+
+def _count_order(policy: dict, ships: list[float], m: dict) -> None:
+    """An order is placed when something (beyond round-off) ships on it."""
+    shipped = 0.0
+    for x in ships:
+        shipped += x
+    if shipped > 1e-9:
+        m["orders_placed"] += 1.0
+        m["order_cost"] += policy["order_cost"]
+
+
 def _active(event: Event, t: int) -> bool:
     return event.start_day <= t < event.end_day
 
@@ -315,6 +345,9 @@ def simulate_path(
     lanes: dict[str, Lane] = {lane.key: lane for lane in scenario.lanes}
     points = _stock_points(scenario)
     S = {key: compiled.order_up_to[f"{key[0]}/{key[1]}"] for key in points}
+    # resolved ordering policies, levels in units (a definition, like S); empty: all
+    # plain base stock without an order cost
+    policies = compiled.policies
     sourcing = _resolve_sourcing(scenario, strat)
     # push plants' finished goods: stock points of their own, after every other
     push = _push_plants(scenario, strat, sourcing)
@@ -427,6 +460,8 @@ def simulate_path(
 
     m = {name: 0.0 for name in ("demand", "filled", "lost", "stockout_days", "sum_on_hand")}
     m.update(
+        orders_placed=0.0,
+        order_cost=0.0,
         sum_backlog=0.0,
         purchase=0.0,
         holding=0.0,
@@ -630,6 +665,9 @@ def simulate_path(
         for i in order_of_nodes:
             for key in points_of[nodes[i].name]:
                 order = S[key] - (on_hand[key] + in_transit[key] - backlog[key])
+                if policies:
+                    ip = on_hand[key] + in_transit[key] - backlog[key]
+                    order = _policy_order(policies[f"{key[0]}/{key[1]}"], ip, order, t)
                 if order <= 0:
                     continue
                 mode = sourcing[key].mode
@@ -676,6 +714,8 @@ def simulate_path(
                         if extra > 0:
                             ships[s] += extra
                             left -= extra
+                if policies:
+                    _count_order(policies[f"{key[0]}/{key[1]}"], ships, m)
                 for (src, _, lane), x in zip(srcs, ships, strict=True):
                     if x <= 0:
                         continue
@@ -748,6 +788,8 @@ def simulate_path(
         "shortage_start_day": nan if traced_day is None else float(traced_day),
         "first_unmet_day": nan if first_unmet is None else float(first_unmet),
         "units_produced": m["produced"],
+        "orders_placed": m["orders_placed"],
+        "order_cost": m["order_cost"],
         "node_mean_on_hand": [node_on_hand[n.name] / T for n in nodes],
         "node_impaired_days": [node_impaired[n.name] for n in nodes],
         "node_demand_units": [node_demand[n.name] for n in nodes],

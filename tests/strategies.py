@@ -148,6 +148,43 @@ def _varying_demand(draw, demand: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _policy_entry(draw) -> dict[str, Any]:
+    """The policy keys of a stock entry (issue-14 policy): a policy with levels in units
+    (fractional ones too: they exercise the round-off of lots) or days of cover, and, on
+    any policy, a minimum order quantity, a lot multiple and an order cost."""
+    kind = draw(st.sampled_from(["base_stock", "s_S", "r_Q", "R_S"]))
+    entry: dict[str, Any] = {}
+    if kind == "base_stock":
+        entry["buffer_days"] = draw(st.sampled_from([0, 1, 2.5]))
+    elif kind == "s_S":
+        if draw(st.booleans()):
+            low = draw(st.sampled_from([0, 3, 7.5]))
+            entry["policy"] = {
+                "type": kind,
+                "s": low,
+                "S": low + draw(st.sampled_from([0, 5, 12.5])),
+            }
+        else:
+            entry["policy"] = {"type": kind, "s_days": 0.5, "S_days": draw(st.sampled_from([1, 4]))}
+    elif kind == "r_Q":
+        level = {"r": draw(st.sampled_from([0, 2, 6.5]))} if draw(st.booleans()) else {"r_days": 1}
+        entry["policy"] = {"type": kind, **level, "Q": draw(st.sampled_from([1, 4, 10.5]))}
+    else:
+        review = draw(st.integers(1, 5))
+        level = (
+            {"S": draw(st.sampled_from([0, 10, 30.5]))} if draw(st.booleans()) else {"S_days": 1}
+        )
+        offset = draw(st.integers(0, review - 1))
+        entry["policy"] = {"type": kind, "review_days": review, "offset_days": offset, **level}
+    if draw(st.booleans()):
+        entry["min_order_qty"] = draw(st.sampled_from([0, 3, 8.5]))
+    if draw(st.booleans()):
+        entry["lot_multiple"] = draw(st.sampled_from([1, 2.5, 6]))
+    if draw(st.booleans()):
+        entry["order_cost"] = draw(st.sampled_from([0, 10, 2.5]))
+    return entry
+
+
 def _shock_rates(draw) -> dict[str, float]:
     return {
         "start_probability": _probability(draw, 0.0, 0.25),
@@ -187,6 +224,7 @@ def scenario_docs(
     events: bool = False,
     production: bool = False,
     variability: bool = False,
+    policies: bool = False,
 ) -> dict[str, Any]:
     """A random valid scenario document (see the module docstring).
 
@@ -196,6 +234,9 @@ def scenario_docs(
     in strategies' overrides, each with a probability.
     ``variability=True`` (issue 14) gives some dcs a time-varying or negative-binomial
     demand and some lanes a stochastic lead time.
+    ``policies=True`` gives some stock entries an ordering policy, order quantity rules
+    and an order cost (issue-14 policy; without it no extra draw is made, so the other
+    tests see the networks they always saw).
     """
     n_sup = draw(st.integers(1, max_suppliers))
     n_plant = draw(st.integers(0, max_plants))
@@ -333,7 +374,9 @@ def scenario_docs(
         chosen = draw(st.lists(st.sampled_from(stock_points), unique=True, max_size=3))
         for at, item in chosen:
             entry: dict[str, Any] = {"at": at, "item": item}
-            if draw(st.booleans()):
+            if policies and draw(st.booleans()):
+                entry.update(_policy_entry(draw))
+            elif draw(st.booleans()):
                 entry["buffer_days"] = draw(st.sampled_from([0, 1, 2.5, 5, 10]))
             else:
                 entry["order_up_to"] = draw(st.sampled_from([0, 3, 10, 25.5, 60]))

@@ -45,6 +45,7 @@ from resilience.kernels.simulate import (
     UNIT_EPS,
 )
 from resilience.scenario.model import Demand, Event, LeadTime, Node, Scenario, Sourcing, Strategy
+from resilience.scenario.policies import POLICY_CODE, order_costs, policy_levels
 from resilience.scenario.production import finished_goods_bound, production_plans
 from resilience.scenario.queries import (
     daily_demand_means,
@@ -200,6 +201,17 @@ class Network(NamedTuple):
     # issue-14 demand: table t's entry k is demand k + table_lo[t] (0 but for the tables
     # of a time-varying or negative-binomial dc, which skip their empty lower tail)
     table_lo: np.ndarray  # [tables] int64
+    # ordering policies (issue-14 policy; docs/model.md, "Ordering policies"): [P] each,
+    # of shape (0,) when every stock point runs plain base stock without an order cost,
+    # so the kernel orders S - IP as before
+    pol_kind: np.ndarray  # int64: 0 base stock, 1 (s, S), 2 (r, Q), 3 (R, S)
+    pol_low: np.ndarray  # s or r
+    pol_high: np.ndarray  # S (base stock, (s, S), (R, S)) or Q
+    pol_review: np.ndarray  # int64 review period R (1 unless (R, S))
+    pol_offset: np.ndarray  # int64 first review day (0 .. R - 1)
+    pol_moq: np.ndarray  # minimum order quantity (0 = none)
+    pol_lot: np.ndarray  # lot multiple (0 = none)
+    pol_order_cost: np.ndarray  # fixed cost per order placed
 
 
 @dataclass(frozen=True)
@@ -216,13 +228,18 @@ class CompiledStrategy:
     sourcing: dict[str, dict]  # "node/item" -> {"mode": ..., "shares": {...}}
     # issue-14 push: plant -> its push plan (empty when every plant makes to order)
     production: dict[str, dict] = field(default_factory=dict)
+    # issue-14 policy: "node/item" -> resolved policy (levels in units, order cost) of
+    # every stock point, empty when all run plain base stock without an order cost
+    policies: dict[str, dict] = field(default_factory=dict)
 
     def describe(self) -> dict:
-        """JSON-ready resolved definition, stored in result metadata (``production``
-        only where some plant pushes, so pull-only metadata is as before)."""
+        """JSON-ready resolved definition, stored in result metadata (``production`` and
+        ``policies`` only where used, so the metadata of other networks is as before)."""
         out: dict = {"order_up_to": self.order_up_to, "sourcing": self.sourcing}
         if self.production:
             out["production"] = self.production
+        if self.policies:
+            out["policies"] = self.policies
         return out
 
 
@@ -262,6 +279,9 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
     if not scenario.random_disruptions_of(strategy):
         fields.update(_without_random_disruptions(fields))
     fields["node_can_impair"] = _can_impair(fields)
+    # policies first: they reset the ordering points' levels, then push plants append
+    # their finished-goods points to those arrays
+    policies = _policy_fields(scenario, strategy, sourcing, fields, stock.order_up_to)
     fields.update(_production_fields(scenario, strategy, sourcing, fields))
     network = Network(
         horizon=int(scenario.horizon_days),
@@ -285,6 +305,7 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
             }
             for n, p, _ in production_plans(scenario, strategy, sourcing)
         },
+        policies=policies,
     )
 
 
@@ -374,6 +395,59 @@ def _stock_point_fields(
         "on_hand_max": float(max(sum(pos_S), 1.0)),
     }
     return _StockPoints(fields, positions, order_up_to, sourcing_desc)
+
+
+# ----------------------------------------------------------------------------- ordering policies
+
+
+def _policy_fields(
+    scenario: Scenario,
+    strategy: Strategy,
+    sourcing: dict[tuple[str, str], Sourcing],
+    fields: dict[str, Any],
+    order_up_to: dict[str, float],
+) -> dict[str, dict]:
+    """The ordering-policy arrays (issue-14 policy) into ``fields``, and the resolved
+    policies by "node/item". Without a policy, order rule or order cost anywhere the
+    arrays have shape (0,) and nothing else changes; with one, each stock point starts
+    at its policy's start level (``pos_order_up_to``, ``order_up_to``) and the on-hand
+    histogram reaches the sum of the levels the positions can reach (``on_hand_max``)."""
+    lane_index = {lane.key: i for i, lane in enumerate(scenario.lanes)}
+    outflow = expected_outflow(scenario, sourcing)
+    entries = stock_policies(scenario, strategy)
+    costs = order_costs(scenario, strategy)
+    resolved = []
+    for at, item in stock_points(scenario):
+        active = [s for s, share in sourcing[(at, item)].shares.items() if share > 0]
+        lead = max(
+            (scenario.lanes[lane_index[f"{s}->{at}"]].lead_time_days for s in active), default=0
+        )
+        resolved.append(policy_levels(entries[(at, item)], outflow[(at, item)], lead))
+    cost = [costs[key] for key in stock_points(scenario)]
+    used = any(not p.plain for p in resolved) or any(c > 0 for c in cost)
+    P = len(resolved) if used else 0
+    pick = resolved[:P]
+    fields.update(
+        pol_kind=_i([POLICY_CODE[p.kind] for p in pick]),
+        pol_low=_f([p.low for p in pick]),
+        pol_high=_f([max(p.high, 0.0) for p in pick]),
+        pol_review=_i([p.review_days for p in pick]),
+        pol_offset=_i([p.offset_days for p in pick]),
+        pol_moq=_f([p.min_order_qty for p in pick]),
+        pol_lot=_f([p.lot_multiple for p in pick]),
+        pol_order_cost=_f(cost[:P]),
+    )
+    if not used:
+        return {}
+    starts = [max(p.start, 0.0) for p in resolved]
+    fields["pos_order_up_to"] = _f(starts)
+    fields["on_hand_max"] = float(max(sum(max(p.top, 0.0) for p in resolved), 1.0))
+    described = {}
+    for (at, item), p, c, start in zip(stock_points(scenario), resolved, cost, starts, strict=True):
+        key = f"{at}/{item}"
+        order_up_to[key] = start
+        described[key] = {**p.describe(), "order_cost": c}
+    return described
 
 
 def _lane_fields(scenario: Scenario) -> dict[str, Any]:
@@ -517,7 +591,9 @@ def on_hand_bound(network: Network) -> float:
 
     A stock point's inventory position (on hand + in transit - backlog) starts at its
     order-up-to level S and orders only bring it back up to S, so on hand never exceeds
-    S plus its backlog. Only a dc serving customers keeps a backlog (backorder mode), and
+    S plus its backlog; under an ordering policy (issue-14 policy) the same holds with
+    S the most an order lifts the position to (its start level plus its minimum order
+    quantity plus its lot multiple), which ``on_hand_max`` then sums. Only a dc serving customers keeps a backlog (backorder mode), and
     one that is never impaired (unlimited capacity, no outage, no regional shock) serves
     from stock until it runs out: with a backlog it holds nothing. So the bound is
     ``on_hand_max`` (the sum of the levels S), plus, in backorder mode, horizon x the
@@ -567,14 +643,20 @@ def node_metric_bounds(network: Network) -> np.ndarray:
     of the per-node summary histograms (docs/results-format.md, "Per-node summaries").
 
     Mean on hand: the levels S of the node's stock points (on hand never exceeds S plus
-    a backlog, :func:`on_hand_bound`), plus horizon x its most daily demand for a dc that
+    a backlog, :func:`on_hand_bound`; with ordering policies or push plants, whose stock
+    can exceed its starting level, the network's whole on-hand bound), plus horizon x its most daily demand for a dc that
     can keep a backlog; impaired and stockout days: the horizon; a dc's demanded, filled
     and lost units: horizon x its most daily demand (0 for other nodes).
     """
     N = network.node_kind.shape[0]
     T = float(network.horizon)
     hi = np.zeros((N, N_NODE_METRICS))
-    np.add.at(hi[:, N_ON_HAND], network.pos_node, network.pos_order_up_to)
+    if network.pol_kind.shape[0] or network.push_node.shape[0]:
+        # an ordering policy's lots and a push plant's finished goods can lift a stock
+        # point above its starting level: the network's on-hand bound holds for any node
+        hi[:, N_ON_HAND] = on_hand_bound(network)
+    else:
+        np.add.at(hi[:, N_ON_HAND], network.pos_node, network.pos_order_up_to)
     hi[:, N_IMPAIRED] = T
     hi[:, N_STOCKOUT] = T
     for j, n in enumerate(network.dc_node.tolist()):

@@ -32,6 +32,7 @@ import numpy as np
 import yaml
 
 from tests.validation import exact, exact_variability
+from tests.validation import policy_cases as pc
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO_DIR = REPO / "scenarios" / "validation"
@@ -69,6 +70,12 @@ RUNS: dict[str, tuple[int, int]] = {
     "nb-demand-b": (20_000, 143),
     "lead-crossing": (20_000, 144),
     "lead-crossing-b": (20_000, 145),
+    # issue-14 policy
+    "policy-rq": (20_000, 150),
+    "policy-ss": (20_000, 151),
+    "policy-rs": (20_000, 152),
+    "policy-lots": (32, 153),
+    "policy-lots-b": (32, 154),
 }
 
 ExactFn = Callable[[dict, str], float]
@@ -547,6 +554,26 @@ _TABLE: list[tuple[str, str, str, ExactFn, str, tuple[str, ...], ExactFn | None]
     ("lead_crossing",   "lead-crossing-b",        "fill_rate",     crossing_fill,         "E[min(d, (S - d N_t)^+)]/d",  ("units_18", "units_30"),      None),
     ("lead_crossing",   "lead-crossing-b",        "mean_on_hand",  crossing_on_hand,      "E[(S - d - d N_t)^+]",        ("units_18", "units_30"),      None),
     ("lead_crossing",   "lead-crossing-b",        "mean_backlog",  crossing_backlog,      "E[(S - d - d N_t)^-]",        ("units_18",),                 None),
+    # issue-14 policy: ordering policies, Poisson demand, backorders (tests/validation/test_policies.py)
+    ("policy",          "policy-rq",              "fill_rate",     pc.chain_value("fill_rate"),    "E[min(d,(J-Y)^+)]/mu, J on r+1..r+Q", ("rq_l1", "rq_l4"), None),
+    ("policy",          "policy-rq",              "mean_on_hand",  pc.chain_value("mean_on_hand"), "E[(J-X)^+]",                  ("rq_l1", "rq_l4"),            None),
+    ("policy",          "policy-rq",              "mean_backlog",  pc.chain_value("mean_backlog"), "E[(X-J)^+]",                  ("rq_l1", "rq_l4"),            None),
+    ("policy",          "policy-rq",              "orders_placed", pc.chain_value("orders_placed"), "sum_t P(J_{t-1}-d_t <= r)",  ("rq_l1", "rq_l4"),            None),
+    ("policy",          "policy-ss",              "fill_rate",     pc.chain_value("fill_rate"),    "E[min(d,(J-Y)^+)]/mu, (s,S) chain", ("ss_l2", "ss_l0"),      None),
+    ("policy",          "policy-ss",              "mean_on_hand",  pc.chain_value("mean_on_hand"), "E[(J-X)^+]",                  ("ss_l2", "ss_l0"),            None),
+    ("policy",          "policy-ss",              "mean_backlog",  pc.chain_value("mean_backlog"), "E[(X-J)^+]",                  ("ss_l2", "ss_l0"),            None),
+    ("policy",          "policy-ss",              "orders_placed", pc.chain_value("orders_placed"), "sum_t P(J_{t-1}-d_t <= s)",  ("ss_l2", "ss_l0"),            None),
+    ("policy",          "policy-ss",              "order_cost",    pc.chain_value("order_cost"),   "K sum_t P(J_{t-1}-d_t <= s)", ("ss_l2", "ss_l0"),            None),
+    ("policy",          "policy-rs",              "fill_rate",     pc.R_S_value("fill_rate"),      "E[min(d,(S-D_n)^+)]/mu",      ("rs_r5_l3", "rs_r7_l0"),      None),
+    ("policy",          "policy-rs",              "mean_on_hand",  pc.R_S_value("mean_on_hand"),   "E[(S-D_{n+1})^+]",            ("rs_r5_l3", "rs_r7_l0"),      None),
+    ("policy",          "policy-rs",              "mean_backlog",  pc.R_S_value("mean_backlog"),   "E[(D_{n+1}-S)^+]",            ("rs_r5_l3", "rs_r7_l0"),      None),
+    # lot multiple and minimum order quantity, deterministic demand: the exact cycle (SE 0)
+    ("policy_lots",     "policy-lots",            "mean_on_hand",  pc.cycle_on_hand,               "trajectory",                  ("lot_20", "moq_25"),          None),
+    ("policy_lots",     "policy-lots",            "orders_placed", pc.cycle_orders,                "trajectory",                  ("lot_20", "moq_25"),          None),
+    ("policy_lots",     "policy-lots",            "order_cost",    pc.cycle_order_cost,            "trajectory",                  ("lot_20", "moq_25"),          None),
+    ("policy_lots",     "policy-lots-b",          "mean_on_hand",  pc.cycle_on_hand,               "trajectory",                  ("rq_lots", "ss_moq"),         None),
+    ("policy_lots",     "policy-lots-b",          "orders_placed", pc.cycle_orders,                "trajectory",                  ("rq_lots", "ss_moq"),         None),
+    ("policy_lots",     "policy-lots-b",          "order_cost",    pc.cycle_order_cost,            "trajectory",                  ("rq_lots", "ss_moq"),         None),
 ]
 # fmt: on
 
@@ -752,6 +779,9 @@ WRONG_CASES: list[WrongCase] = [
     ),
     WrongCase(_find("push-level/rate_3/mean_on_hand"), _push_storage_cap_ignored),  # issue-14 push
     WrongCase(_find("push-level/rate_3/fill_rate"), _push_produce_after_orders),
+    # issue-14 policy
+    WrongCase(_find("policy-rq/rq_l1/mean_on_hand"), pc.r_Q_ordering_below_r),
+    WrongCase(_find("policy-ss/ss_l2/fill_rate"), pc.one_day_late),
 ]
 
 
@@ -800,7 +830,7 @@ def estimate(case: Case) -> Estimate:
         return ratio_estimate(data.filled_units.values, data.demand_units.values)
     if case.metric == "lost_fraction":
         return ratio_estimate(data.lost_units.values, data.demand_units.values)
-    if case.metric in ("mean_on_hand", "mean_backlog"):
+    if case.metric in ("mean_on_hand", "mean_backlog", "orders_placed", "order_cost"):
         return mean_estimate(data[case.metric].values)
     if case.metric == "mean_time_to_survive":
         tts = data.time_to_survive_days.values

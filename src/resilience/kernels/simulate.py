@@ -41,7 +41,9 @@ SHIPPED, RECEIVED, CONSUMED = 18, 19, 20
 TIME_TO_SURVIVE, SHORTAGE_DURATION, SHORTAGE_START, FIRST_UNMET = 21, 22, 23, 24
 # issue-14 push: units made by push plants into their finished goods
 PRODUCED = 25
-N_PATH_METRICS = 26
+# issue-14 policy: orders placed and their fixed cost (0 without ordering policies)
+ORDERS_PLACED, ORDER_COST = 26, 27
+N_PATH_METRICS = 28
 # Columns of ``node_out`` [paths, nodes, N_NODE_METRICS].
 N_ON_HAND, N_IMPAIRED, N_DEMAND, N_FILLED, N_LOST, N_STOCKOUT = 0, 1, 2, 3, 4, 5
 N_NODE_METRICS = 6
@@ -54,6 +56,9 @@ NODE_FIXED_POINT = 256.0
 
 FILL_BINS = 101
 HIST_CHUNK = 32  # a multiple of LANES, so a chunk of paths is whole groups
+# issue-14 policy: a need within this many lots of a whole number of lots is that
+# number (fractional shares leave needs like 40.000000000004 units for 2 lots of 20)
+LOT_EPS = 1e-9
 # Paths simulated in lockstep. Each lane loop costs a fixed set-up (LLVM's run-time
 # alias checks), so longer rows amortise it: 8 lanes ran 1.8x, 32 lanes 3x faster than
 # one path at a time; 64 no faster than 32.
@@ -120,6 +125,9 @@ class Totals(NamedTuple):
     shortage_end: np.ndarray  # int64 [W] first day after it without unmet demand
     first_unmet: np.ndarray  # int64 [W] first day >= watch_day with unmet demand
     produced: np.ndarray  # [W] issue-14 push: units made into finished goods
+    # issue-14 policy
+    orders_placed: np.ndarray  # [W]
+    order_cost: np.ndarray  # [W]
 
 
 class Day(NamedTuple):
@@ -448,6 +456,8 @@ def _new_totals(net):
         np.full(W, -1, np.int64),
         np.full(W, -1, np.int64),
         np.full(W, -1, np.int64),
+        np.zeros(W),
+        np.zeros(W),
         np.zeros(W),
     )
 
@@ -975,6 +985,7 @@ def _order_and_ship(net, keys, state, day, orders, totals, slot, t):
     lane_capacity = net.lane_capacity
     event_lane_closed = net.event_lane_closed
     lane_events = event_lane_closed.shape[0] > 0
+    policies = net.pol_kind.shape[0] > 0
     on_hand = state.on_hand
     in_transit = state.in_transit
     backlog = state.backlog
@@ -992,11 +1003,15 @@ def _order_and_ship(net, keys, state, day, orders, totals, slot, t):
             for w in range(LANES):
                 order[w] = S - (on_hand[p, w] + in_transit[p, w] - backlog[p, w])
                 orders_any |= order[w] > 0.0
+            if policies:
+                orders_any = _policy_order(net, p, state, orders, t)
             if orders_any:
                 _source_limits(net, p, state, day, orders)
                 _allocate(net, p, orders)
                 _take(net, p, state, day, orders, totals)
                 _deliver(net, keys, p, state, orders, totals, slot, t)
+                if policies:
+                    _count_order(net, p, orders, totals)
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -1240,6 +1255,68 @@ def _draw_lead_times(lane_lt_ptr, lane_lt_cdf, lane_lt_delta, lead_keys, lane, l
             lead[w] += lane_lt_delta[k]
 
 
+# ----------------------------------------------------------------------------- 4. policies
+# issue-14 policy (docs/model.md, "Ordering policies"): run only on networks with a
+# policy, an order quantity rule or an order cost (Network.pol_* not empty).
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _policy_order(net, p, state, orders, t):
+    """Stock point p's order of day t under its policy into orders.order [W] (which
+    holds the base-stock order S - IP), then its minimum order quantity and lot
+    multiple. Returns whether some path orders."""
+    kind = net.pol_kind[p]
+    low = net.pol_low[p]
+    high = net.pol_high[p]
+    review = net.pol_review[p]
+    moq = net.pol_moq[p]
+    lot = net.pol_lot[p]
+    reviewing = (t + review - net.pol_offset[p]) % review == 0
+    on_hand = state.on_hand
+    in_transit = state.in_transit
+    backlog = state.backlog
+    order = orders.order
+    if kind == 1:  # (s, S): up to S when IP <= s
+        for w in range(LANES):
+            ip = on_hand[p, w] + in_transit[p, w] - backlog[p, w]
+            order[w] = high - ip if ip <= low else 0.0
+    elif kind == 2:  # (r, Q): the fewest Q that lift IP above r
+        for w in range(LANES):
+            ip = on_hand[p, w] + in_transit[p, w] - backlog[p, w]
+            lots = float(math.floor((low - ip) / high)) + 1.0
+            order[w] = lots * high if ip <= low else 0.0
+    elif kind == 3 and not reviewing:  # (R, S): up to S on review days only
+        order[:] = 0.0
+    orders_any = False
+    for w in range(LANES):
+        x = order[w]
+        x = _max(x, moq) if x > 0.0 else x
+        if lot > 0.0 and x > 0.0:
+            x = lot * _max(1.0, float(math.ceil(x / lot - LOT_EPS)))
+        order[w] = x
+        orders_any |= x > 0.0
+    return orders_any
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _count_order(net, p, orders, totals):
+    """An order of stock point p is placed when something ships on it today (more than
+    round-off): count it and charge its fixed cost."""
+    cost = net.pol_order_cost[p]
+    s0 = net.pos_src_ptr[p]
+    ns = net.pos_src_ptr[p + 1] - s0
+    ship = orders.ship
+    orders_placed = totals.orders_placed
+    order_cost = totals.order_cost
+    for w in range(LANES):
+        shipped = 0.0
+        for s in range(ns):
+            shipped += ship[s, w]
+        placed = shipped > UNIT_EPS
+        orders_placed[w] += 1.0 if placed else 0.0
+        order_cost[w] += cost if placed else 0.0
+
+
 # ----------------------------------------------------------------------------- reduce
 
 
@@ -1302,6 +1379,8 @@ def _reduce_group(net, state, totals, g, n_real, path_out, node_out):
         fu = totals.first_unmet[w]
         out[FIRST_UNMET] = fu if fu >= 0 else np.nan
         out[PRODUCED] = totals.produced[w]
+        out[ORDERS_PLACED] = totals.orders_placed[w]
+        out[ORDER_COST] = totals.order_cost[w]
         if node_out.shape[0] == 0:
             continue  # node detail "summary" or "none": no per-path node metrics kept
         for n in range(node_acc.shape[1]):

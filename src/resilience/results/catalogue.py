@@ -136,6 +136,19 @@ PATH_METRICS: tuple[tuple[str, str, str, str], ...] = (
         "Units produced to plan",
         "Units push plants made into their finished-goods stock (0 when every plant makes to order, whose units count as shipped).",
     ),
+    # issue-14 policy
+    (
+        "orders_placed",
+        "orders",
+        "Orders placed",
+        "Replenishment orders placed, all stock points: days a stock point ordered and something shipped on the order.",
+    ),
+    (
+        "order_cost",
+        "currency",
+        "Ordering cost",
+        "Fixed cost per order placed x orders placed, per stock point.",
+    ),
 )
 
 NODE_METRICS: tuple[tuple[str, str, str, str], ...] = (
@@ -173,7 +186,7 @@ DERIVED_METRICS: tuple[tuple[str, str, str, str], ...] = (
         "total_cost",
         "currency",
         "Total cost",
-        "purchase + holding + lost sales + backlog + qualification cost.",
+        "purchase + holding + lost sales + backlog + qualification + ordering cost.",
     ),
 )
 
@@ -183,6 +196,7 @@ COST_PARTS = (
     "lost_sales_cost",
     "backlog_cost",
     "qualification_cost",
+    "order_cost",  # issue-14 policy
 )
 
 

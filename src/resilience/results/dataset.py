@@ -52,6 +52,7 @@ COST_COLUMNS = (
     kernel.LOST_SALES_COST,
     kernel.BACKLOG_COST,
     kernel.QUALIFICATION,
+    kernel.ORDER_COST,  # issue-14 policy: 0 without order costs, so no sum changes
 )
 
 

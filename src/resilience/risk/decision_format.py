@@ -7,6 +7,7 @@ statistics live there.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -52,6 +53,8 @@ def _amount(x: float, per: str) -> str:
 
 def _per(x: float, currency: str, per: str) -> str:
     value = x / 100 if per.startswith("point") else x
+    if not math.isfinite(value):  # no risk avoided at all (deterministic runs): as the table
+        return f"n/a per {per}"
     if abs(value) < 100:  # a ratio of money to money: keep its decimals
         return f"{value:,.2f} per {per}"
     return _money(value, currency).lstrip("+") + f" per {per}"

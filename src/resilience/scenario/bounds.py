@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from resilience.scenario.bounds_variability import check_variability
 from resilience.scenario.drafts import Drafts
 from resilience.scenario.model import Scenario, StockPolicy, Strategy
+from resilience.scenario.policies import policy_levels
 from resilience.scenario.queries import (
     expected_outflow,
     order_up_to_level,
@@ -246,7 +247,7 @@ def _check_strategy(
             (planning_lead_days(lanes[f"{s}->{at}"]) for s, share in shares.items() if share > 0),
             default=0,
         )
-        level = order_up_to_level(policy, outflow[(at, item)], lead)
+        level = _most_position(policy, outflow[(at, item)], lead)
         place = places.policy(strategy, policy)
         if not level <= MAX_ON_HAND_UNITS:
             ok = False
@@ -334,6 +335,14 @@ def _check_outflow(
     return False
 
 
+def _most_position(policy: StockPolicy, outflow: float, lead: int) -> float:
+    """The most the inventory position can reach: the order-up-to level, or under an
+    ordering policy or order quantity rules (issue-14 policy) PolicyLevels.top."""
+    if policy.policy is None and not policy.min_order_qty and not policy.lot_multiple:
+        return order_up_to_level(policy, outflow, lead)
+    return policy_levels(policy, outflow, lead).top
+
+
 def _level_message(
     strategy: Strategy,
     at: str,
@@ -345,6 +354,12 @@ def _level_message(
     places: _Places,
 ) -> str:
     limit = f"the limit is {MAX_ON_HAND_UNITS:g} units on hand"
+    if policy.policy is not None or policy.min_order_qty or policy.lot_multiple:
+        return (
+            f"lets the inventory position of {at}/{item} reach {_g(level)} units"
+            f"{places.strategy(strategy)} (its policy's levels plus min_order_qty and "
+            f"lot_multiple); {limit}, use lower levels or larger units"
+        )
     if policy.order_up_to is not None:
         return f"order-up-to level {level:g} of {at}/{item} is above {limit}"
     cover = max(lead, 1) + float(policy.buffer_days or 0.0)

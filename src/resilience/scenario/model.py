@@ -16,6 +16,7 @@ SourcingMode = Literal["split", "failover"]
 DemandMode = Literal["lost_sales", "backorder"]
 DurationDistribution = Literal["geometric", "lognormal", "pareto"]
 DemandDistribution = Literal["poisson", "deterministic", "negative_binomial"]
+OrderPolicyKind = Literal["s_S", "r_Q", "R_S"]
 EventKind = Literal["node_outage", "regional_shock", "lane_disruption", "demand_surge"]
 ProductionMode = Literal["pull", "push"]
 ProductionPlan = Literal["level", "forecast", "campaign"]
@@ -206,6 +207,27 @@ class Sourcing:
 
 
 @dataclass(frozen=True)
+class OrderPolicy:
+    """How a stock point decides its order (docs/model.md, "Ordering policies").
+
+    ``kind`` ``s_S``: order up to S when the inventory position is at or below s;
+    ``r_Q``: order the smallest multiple of Q that lifts it above r; ``R_S``: order up to
+    S on the days t with t = offset_days (mod review_days). Each level is given in units
+    or as days of cover (``*_days``, see queries.policy_levels), never both."""
+
+    kind: OrderPolicyKind
+    s: float | None = None
+    S: float | None = None
+    r: float | None = None
+    Q: float | None = None
+    s_days: float | None = None
+    S_days: float | None = None
+    r_days: float | None = None
+    review_days: int = 1
+    offset_days: int = 0
+
+
+@dataclass(frozen=True)
 class StockPolicy:
     """Order-up-to level of (``at``, ``item``): ``order_up_to`` units or ``buffer_days`` of cover.
     ``item`` None means every item stocked at ``at``."""
@@ -214,6 +236,13 @@ class StockPolicy:
     item: str | None = None
     buffer_days: float | None = None
     order_up_to: float | None = None
+    # issue-14 policy: None = base stock at the level above; min_order_qty and
+    # lot_multiple (0 = none) shape any policy's order; order_cost (None = not set here)
+    # is charged per order placed and resolved on its own (queries.order_cost_of)
+    policy: OrderPolicy | None = None
+    min_order_qty: float = 0.0
+    lot_multiple: float = 0.0
+    order_cost: float | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from resilience.scenario.model import (
     StockPolicy,
     Strategy,
 )
+from resilience.scenario.read_policy import POLICY_KEYS, read_policy_keys
 from resilience.scenario.values import (
     _BAD,
     DAYS,
@@ -150,10 +151,22 @@ def read_shares(
 
 
 def read_stock(r: Reader, names: NodeNames, entry: Mapping[Any, Any], place: str) -> EntryDraft:
-    r.keys(entry, place, STOCK_KEYS)
+    r.keys(entry, place, STOCK_KEYS + POLICY_KEYS)
     at = names.ref(r, entry, "at", place)
     item = r.value(entry, "item", place, TEXT, default=None)
-    if "buffer_days" in entry and "order_up_to" in entry:
+    extra = read_policy_keys(r, entry, place)
+    # a policy other than base stock carries its own levels (policy.s, .S, ...)
+    own_levels = extra is not _BAD and extra.get("policy") is not None
+    if own_levels and ("buffer_days" in entry or "order_up_to" in entry):
+        key = "buffer_days" if "buffer_days" in entry else "order_up_to"
+        r.error(
+            _at(place, key),
+            f"a {extra['policy'].kind} policy takes its levels in policy, not {key}",
+        )
+        level = _BAD
+    elif own_levels:
+        level = {}
+    elif "buffer_days" in entry and "order_up_to" in entry:
         r.error(place, "give buffer_days or order_up_to, not both")
         level = _BAD
     elif "buffer_days" not in entry and "order_up_to" not in entry:
@@ -167,8 +180,8 @@ def read_stock(r: Reader, names: NodeNames, entry: Mapping[Any, Any], place: str
         level = {key: r.value(entry, key, place, NON_NEGATIVE)}
         if _BAD in level.values():
             level = _BAD
-    ok = at is not None and _BAD not in (item, level)
-    value = StockPolicy(at, item, **level) if ok else None  # type: ignore[arg-type]
+    ok = at is not None and _BAD not in (item, level, extra)
+    value = StockPolicy(at, item, **level, **extra) if ok else None  # type: ignore[arg-type]
     return EntryDraft(place, at, None if item is _BAD else item, item is not _BAD, value)
 
 

@@ -649,6 +649,11 @@ def _draw_demand(net, keys, state, day, j, t):
     dc_keys = keys.demand
     su_active = state.su_active
     dc_demand = day.dc_demand
+    # One scalar lane loop, though the draw is ~30% of a 2-node kernel: split into a
+    # SIMD loop (uniform, guess, first step into scratch rows) and a scalar one for the
+    # rare further steps, under an `if dc_poisson` outside the lane loops, it put
+    # NRT_incref/decref calls back into the day loop (3x slower), with the branch's
+    # arrays bound at the top or inside the branch alike.
     for w in range(LANES):
         mask = 0
         for b in range(n_surges):

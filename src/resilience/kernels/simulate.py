@@ -55,7 +55,7 @@ NODE_BINS = 256
 NODE_FIXED_POINT = 256.0
 
 FILL_BINS = 101
-HIST_CHUNK = 32  # a multiple of LANES, so a chunk of paths is whole groups
+HIST_CHUNK = 128  # a multiple of LANES, so a chunk of paths is whole groups
 # issue-14 policy: a need within this many lots of a whole number of lots is that
 # number (fractional shares leave needs like 40.000000000004 units for 2 lots of 20)
 LOT_EPS = 1e-9
@@ -147,6 +147,8 @@ class Day(NamedTuple):
     backlog: np.ndarray  # [W]
     dc_short: np.ndarray  # bool [D, W] the dc left demand unmet today
     dc_table: np.ndarray  # int64 [D] the first Poisson table (mask 0) of each dc today
+    served: np.ndarray  # [W] what the dc being served sends out
+    dc_filled: np.ndarray  # [W] of it, today's demand filled
 
 
 class Orders(NamedTuple):
@@ -271,9 +273,12 @@ def simulate_paths(
     orders = _new_orders(net)
     # Histogram bins are recorded per path and added to the [T, bins] histograms a chunk
     # of paths at a time: updating the histograms every day walks ~1 MB per path and
-    # thrashes the L2 cache (measured 1.8x slower).
-    fill_bins = np.zeros((HIST_CHUNK, T), np.int64)
-    on_hand_bins = np.zeros((HIST_CHUNK, T), np.int64)
+    # thrashes the L2 cache (measured 1.8x slower); so does adding them every group (a
+    # walk over both histograms per 32 paths; 128 paths a walk). [T, HIST_CHUNK]: a
+    # day's lanes are contiguous, so _record_day's lane loop stores them as vectors;
+    # int32, so the two fit in the L2 cache beside the histograms.
+    fill_bins = np.zeros((T, HIST_CHUNK), np.int32)
+    on_hand_bins = np.zeros((T, HIST_CHUNK), np.int32)
 
     for g in range(0, n_paths, LANES):
         n_real = min(LANES, n_paths - g)
@@ -344,6 +349,8 @@ def _new_day(net):
         np.zeros(W),
         np.zeros((net.dc_node.shape[0], W), np.bool_),
         net.dc_table_ptr[:-1].copy(),  # a day without scripted surges
+        np.zeros(W),
+        np.zeros(W),
     )
 
 
@@ -678,6 +685,11 @@ def _draw_demand(net, keys, state, day, j, t):
     dc_keys = keys.demand
     su_active = state.su_active
     dc_demand = day.dc_demand
+    # One scalar lane loop, though the draw is ~30% of a 2-node kernel: split into a
+    # SIMD loop (uniform, guess, first step into scratch rows) and a scalar one for the
+    # rare further steps, under an `if dc_poisson` outside the lane loops, it put
+    # NRT_incref/decref calls back into the day loop (3x slower), with the branch's
+    # arrays bound at the top or inside the branch alike.
     for w in range(LANES):
         mask = 0
         for b in range(n_surges):
@@ -690,6 +702,9 @@ def _draw_demand(net, keys, state, day, j, t):
             start = table_cdf_ptr[table]
             size = (table_cdf_ptr[table + 1] - start) * GUIDE_RESOLUTION
             k = table_guide[start * GUIDE_RESOLUTION + min(int(u * size), size - 1)]
+            # the one step the guess is short by in about 1 draw in 8, as a select: as a
+            # branch it was mispredicted that often; a second step is rarer still
+            k += 1 if table_cdf[start + k] <= u else 0
             while table_cdf[start + k] <= u:
                 k += 1
             dc_demand[w] = float(k + table_lo[table])
@@ -715,40 +730,58 @@ def _serve_dc(net, state, day, totals, j):
     day_filled = day.filled
     stockout = day.stockout
     dc_short = day.dc_short
+    served_row = day.served
+    filled_row = day.dc_filled
     node_acc = totals.node
     consumed_total = totals.consumed
     lost_total = totals.lost
     lost_cost = totals.lost_cost
+    # Branch-free lane loops of few arrays each, so LLVM vectorizes every one (one loop
+    # of all sixteen needed too many run-time alias checks and ran scalar); a value a
+    # loop needs from an earlier one is recomputed by the same operations or passed in
+    # a scratch row (day.served, day.dc_filled). Adding 0.0 to a count >= +0 changes no
+    # bit.
     for w in range(LANES):
         d = dc_demand[w]
         request = d + backlog[p, w] if backorder else d
-        served = _min(
+        served_row[w] = _min(
             _min(request, on_hand[p, w]),
             _outflow_limit(cap_left[n, w], avail[n, w], capacity, request),
         )
+    for w in range(LANES):
+        served = served_row[w]
         on_hand[p, w] -= served
         cap_left[n, w] -= served
         consumed_total[w] += served
-        from_backlog = _min(backlog[p, w], served)
+    for w in range(LANES):
+        d = dc_demand[w]
+        served = served_row[w]
+        queued = backlog[p, w]
+        from_backlog = _min(queued, served)
         # min/max guard float round-off: a day never fills more than its
         # demand and a backlog never goes negative (tests/test_reference.py)
-        filled = _min(d, served - from_backlog)
-        unmet = d - filled
-        if backorder:
-            backlog[p, w] = _max(0.0, request - served)
-        else:
+        filled_row[w] = _min(d, served - from_backlog)
+        request = d + queued
+        backlog[p, w] = _max(0.0, request - served) if backorder else queued
+    if not backorder:
+        for w in range(LANES):
+            unmet = dc_demand[w] - filled_row[w]
             lost_total[w] += unmet
             node_acc[N_LOST, n, w] += unmet
             lost_cost[w] += unmet * lost_margin
+    for w in range(LANES):
+        d = dc_demand[w]
+        filled = filled_row[w]
         node_acc[N_DEMAND, n, w] += d
         node_acc[N_FILLED, n, w] += filled
-        short = unmet > UNIT_EPS
+        node_acc[N_STOCKOUT, n, w] += 1.0 if d - filled > UNIT_EPS else 0.0
+    for w in range(LANES):
+        short = dc_demand[w] - filled_row[w] > UNIT_EPS
         dc_short[j, w] = short
-        if short:
-            stockout[w] = True
-            node_acc[N_STOCKOUT, n, w] += 1.0
-        day_demand[w] += d
-        day_filled[w] += filled
+        stockout[w] |= short
+    for w in range(LANES):
+        day_demand[w] += dc_demand[w]
+        day_filled[w] += filled_row[w]
 
 
 # ----------------------------------------------------------------------------- measure
@@ -805,17 +838,23 @@ def _measure_service(day, totals, t):
     first_disruption = totals.first_disruption
     first_shortage = totals.first_shortage
     recovered = totals.recovered
+    # Short branch-free lane loops of few arrays each, so LLVM vectorizes every one
+    # (one loop of all eleven needed too many run-time alias checks and ran scalar).
+    # Adding 0.0 to a count >= +0 changes no bit.
     for w in range(LANES):
         sum_on_hand[w] += total_on_hand[w]
         sum_backlog[w] += total_backlog[w]
+    for w in range(LANES):
         demand_total[w] += day_demand[w]
         filled_total[w] += day_filled[w]
-        if stockout[w]:
-            stockout_days[w] += 1.0
-            if first_disruption[w] >= 0 and first_shortage[w] < 0:
-                first_shortage[w] = t
-        elif first_shortage[w] >= 0 and recovered[w] < 0:
-            recovered[w] = t
+    for w in range(LANES):
+        stockout_days[w] += 1.0 if stockout[w] else 0.0
+    for w in range(LANES):
+        short = stockout[w]
+        shortage = first_shortage[w]
+        back = recovered[w]
+        first_shortage[w] = t if short & (first_disruption[w] >= 0) & (shortage < 0) else shortage
+        recovered[w] = t if (not short) & (shortage >= 0) & (back < 0) else back
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -889,34 +928,36 @@ def _trace_shortage(net, state, day, totals, t, watching):
 @njit(inline="always", nogil=True, cache=True)
 def _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on_hand_sum):
     """Day t of the real paths of group ``g`` (block-relative index of its first path)
-    into the histogram bins [HIST_CHUNK, T] (B on-hand bins) and the fixed-point daily
-    sums [T]."""
+    into the histogram bins [T, HIST_CHUNK] (B on-hand bins) and the fixed-point daily
+    sums [T]. One branch-free lane loop (selects only) with the day's sums in local
+    integers: it runs as SIMD, and int64 sums are the same in any order."""
     on_hand_max = net.on_hand_max
     day_demand = day.demand
     day_filled = day.filled
     total_on_hand = day.on_hand
+    fill_row = fill_bins[t]
+    on_hand_row = on_hand_bins[t]
+    row0 = g % HIST_CHUNK
+    fill_total = np.int64(0)
+    on_hand_total = np.int64(0)
     for w in range(n_real):
-        row = (g + w) % HIST_CHUNK
-        fill = day_filled[w] / day_demand[w] if day_demand[w] > 0.0 else 1.0
+        demand = day_demand[w]
+        fill = day_filled[w] / demand if demand > 0.0 else 1.0
         # Bin indices are guarded: int() of NaN or inf is undefined, and an index out of
         # [0, bins) would write outside the histogram. NaN (inf/inf from absurd demand)
         # goes to bin 0; every finite value gets the bin it always got
-        # (tests/test_reference.py::test_kernel_guards_histogram_bins).
-        if fill >= 1.0:
-            fill_bins[row, t] = FILL_BINS - 1
-        elif fill > 0.0:
-            fill_bins[row, t] = int(fill * (FILL_BINS - 1))
-        else:
-            fill_bins[row, t] = 0
-        fill_sum[t] += np.int64(round(fill * FILL_FIXED_POINT))
-        x = total_on_hand[w] / on_hand_max * B
-        if x >= B:
-            on_hand_bins[row, t] = B - 1
-        elif x > 0.0:
-            on_hand_bins[row, t] = int(x)
-        else:
-            on_hand_bins[row, t] = 0
-        on_hand_sum[t] += np.int64(round(total_on_hand[w] * ON_HAND_FIXED_POINT))
+        # (tests/test_reference.py::test_kernel_guards_histogram_bins). The selects pick
+        # a guarded value, so an undefined int() in an arm not picked is never used.
+        fill_bin = int(fill * (FILL_BINS - 1)) if fill > 0.0 else 0
+        fill_row[row0 + w] = FILL_BINS - 1 if fill >= 1.0 else fill_bin
+        fill_total += np.int64(round(fill * FILL_FIXED_POINT))
+        stock = total_on_hand[w]
+        x = stock / on_hand_max * B
+        stock_bin = int(x) if x > 0.0 else 0
+        on_hand_row[row0 + w] = B - 1 if x >= B else stock_bin
+        on_hand_total += np.int64(round(stock * ON_HAND_FIXED_POINT))
+    fill_sum[t] += fill_total
+    on_hand_sum[t] += on_hand_total
 
 
 # ----------------------------------------------------------------------------- 4a. produce
@@ -1420,8 +1461,20 @@ def _summarise_nodes(totals, n_real, T, node_hi, node_hist, node_sum, node_short
 
 @njit(inline="always", nogil=True, cache=True)
 def _flush_histograms(fill_bins, on_hand_bins, rows, fill_hist, on_hand_hist):
-    """Add the first ``rows`` paths' bins [HIST_CHUNK, T] to the histograms [T, bins]."""
-    for t in range(fill_bins.shape[1]):
+    """Add the first ``rows`` paths' bins [T, HIST_CHUNK] to the histograms [T, bins].
+    A day's paths mostly share the fill-rate bin of a full day, and increments of one
+    counter wait on each other (store-to-load forwarding): full days are counted in a
+    register and added once."""
+    full_bin = FILL_BINS - 1
+    for t in range(fill_bins.shape[0]):
+        fill_t = fill_bins[t]
+        on_hand_t = on_hand_bins[t]
+        full = 0
         for c in range(rows):
-            fill_hist[t, fill_bins[c, t]] += 1
-            on_hand_hist[t, on_hand_bins[c, t]] += 1
+            b = fill_t[c]
+            if b == full_bin:
+                full += 1
+            else:
+                fill_hist[t, b] += 1
+            on_hand_hist[t, on_hand_t[c]] += 1
+        fill_hist[t, full_bin] += full

@@ -28,6 +28,10 @@ NODE_DURATION_2 = 4
 LANE_SHOCK = 5
 DEMAND_SURGE = 6
 DEMAND = 7
+# issue-14 quality: defects and jidoka (docs/model.md, "Quality and jidoka")
+DEFECT = 8  # Binomial defect draw of a lane's shipment (entity: lane)
+QUALITY_INCIDENT = 9  # quality-incident chain (entity: lane, or lanes + node for a plant's)
+JIDOKA = 10  # line-stop recovery chain (entity: node)
 
 
 @njit(inline="always", nogil=True, cache=True)

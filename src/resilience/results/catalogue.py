@@ -129,6 +129,37 @@ PATH_METRICS: tuple[tuple[str, str, str, str], ...] = (
         "First day with unmet demand",
         "First day on or after the watch day (0; the outage start in resilience stress) with unmet demand, whatever its cause; NaN if none.",
     ),
+    # issue-14 quality: expediting, defects and jidoka (0 when the scenario has none)
+    (
+        "expedite_cost",
+        "currency",
+        "Expedite cost",
+        "Unit premium x units ordered from the emergency sources (their whole cost: not in purchase_cost).",
+    ),
+    (
+        "scrap_cost",
+        "currency",
+        "Scrap cost",
+        "Scrap cost per unit x defective units found at receipt.",
+    ),
+    (
+        "expedited_units",
+        "units",
+        "Expedited units",
+        "Units ordered from the emergency sources (counted in units_shipped and, once arrived, units_received).",
+    ),
+    (
+        "defective_units",
+        "units",
+        "Defective units",
+        "Defective units found at receipt and scrapped (counted in units_received and units_consumed; they never enter stock).",
+    ),
+    (
+        "line_stop_days",
+        "days",
+        "Line-stop days",
+        "Plant-days with the line stopped by jidoka (a stopped plant ships nothing), summed over plants.",
+    ),
 )
 
 NODE_METRICS: tuple[tuple[str, str, str, str], ...] = (
@@ -166,7 +197,7 @@ DERIVED_METRICS: tuple[tuple[str, str, str, str], ...] = (
         "total_cost",
         "currency",
         "Total cost",
-        "purchase + holding + lost sales + backlog + qualification cost.",
+        "purchase + holding + lost sales + backlog + qualification + expedite + scrap cost.",
     ),
 )
 
@@ -176,6 +207,9 @@ COST_PARTS = (
     "lost_sales_cost",
     "backlog_cost",
     "qualification_cost",
+    # issue-14 quality
+    "expedite_cost",
+    "scrap_cost",
 )
 
 

@@ -46,6 +46,56 @@ class Demand:
     mean_per_day: float
 
 
+# issue-14 quality: defects, jidoka and expediting (docs/model.md, "Quality and jidoka",
+# "Expediting")
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A quality-incident chain: starts w.p. ``start_probability`` a day, ends w.p.
+    ``end_probability``; while it lasts the defect fraction is ``fraction``."""
+
+    start_probability: float
+    end_probability: float
+    fraction: float
+
+
+@dataclass(frozen=True)
+class Defects:
+    """Defective share of the shipments of a lane (or of everything a plant ships):
+    found at receipt and scrapped at ``scrap_cost_per_unit``."""
+
+    fraction: float
+    binomial: bool = False  # Binomial per day's shipment instead of the fixed share
+    incident: Incident | None = None
+    scrap_cost_per_unit: float = 0.0
+
+
+@dataclass(frozen=True)
+class Jidoka:
+    """A plant stops its line when the day's incoming defect fraction exceeds
+    ``threshold``; a stop ends w.p. ``recovery_probability`` a day."""
+
+    threshold: float
+    recovery_probability: float
+
+
+@dataclass(frozen=True)
+class Expedite:
+    """An emergency source of the stock point (``at``, ``item``; item None: every item
+    stocked at ``at``). ``capacity_per_day`` 0 means none (how a strategy switches a
+    scenario's expediting off)."""
+
+    at: str
+    item: str | None = None
+    lead_time_days: int = 0
+    unit_premium: float = 0.0
+    capacity_per_day: float = math.inf
+    below_days: float | None = None  # trigger: IP below this many days of mean outflow
+    below_units: float | None = None  # trigger: IP below this many units
+    when_sources_down: bool = False
+
+
 @dataclass(frozen=True)
 class Node:
     name: str
@@ -60,6 +110,9 @@ class Node:
     lost_sale_margin: float = 0.0  # dc: cost per lost unit
     backlog_penalty_per_unit_day: float = 0.0  # dc: cost per backlogged unit-day
     ttr_days: int | None = None  # time-to-recover of a full outage (resilience stress input)
+    # issue-14 quality
+    defects: Defects | None = None  # plant: the defects of everything it ships
+    jidoka: Jidoka | None = None  # plant only
 
 
 @dataclass(frozen=True)
@@ -70,6 +123,7 @@ class Lane:
     capacity_per_day: float = math.inf
     unit_cost: float = 0.0
     qualification_cost_per_day: float = 0.0  # fixed cost per day while a strategy uses the lane
+    defects: Defects | None = None  # issue-14 quality (overrides its source plant's)
 
     @property
     def key(self) -> str:
@@ -174,6 +228,7 @@ class Strategy:
     sourcing: tuple[Sourcing, ...] = ()
     events: tuple[Event, ...] = ()  # appended to the scenario's events
     random_disruptions: bool | None = None  # None: the scenario's setting
+    expedite: tuple[Expedite, ...] = ()  # issue-14 quality: replace the scenario's entries
 
 
 @dataclass(frozen=True)
@@ -195,6 +250,7 @@ class Scenario:
     strategies: tuple[Strategy, ...] = (Strategy("base"),)
     events: tuple[Event, ...] = ()  # scripted events (every strategy), in file order
     random_disruptions: bool = True  # False: random processes have no effect (still drawn)
+    expedite: tuple[Expedite, ...] = ()  # issue-14 quality: emergency sources
     # The first day from which `first_unmet_day` looks for unmet demand. Not a file key:
     # `resilience stress` sets it to the outage start (dataclasses.replace).
     watch_day: int = 0

@@ -91,6 +91,16 @@ def test_kernel_equals_reference_with_scripted_events(scenario, seed, path_start
         assert_matches_reference(scenario, strategy, seed, path_start, n=3)
 
 
+@given(scenario=scenarios(events=True, quality=True), seed=seeds, path_start=st.integers(0, 10**6))
+def test_kernel_equals_reference_with_quality(scenario, seed, path_start):
+    """Random networks with defects (fixed and Binomial, incident chains, on lanes and
+    plants), jidoka line stops and expediting (below-days, below-units and sources-down
+    triggers, per strategy): every output, the new cost parts and metrics included,
+    matches the reference bit for bit (issue 14)."""
+    for strategy in scenario.strategy_names:
+        assert_matches_reference(scenario, strategy, seed, path_start, n=3)
+
+
 @pytest.mark.parametrize("strategy", ["jit", "jic", "regionalized"])
 def test_kernel_equals_reference_on_the_example(strategy, two_tier_path):
     """A year of the documented two-tier example: long outages, a lognormal duration, a

@@ -30,6 +30,7 @@ import numpy as np
 import yaml
 
 from tests.validation import exact
+from tests.validation import quality_exact as qx
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO_DIR = REPO / "scenarios" / "validation"
@@ -54,6 +55,11 @@ RUNS: dict[str, tuple[int, int]] = {
     "outage-pareto-long": (200, 114),
     "first-passage": (20_000, 115),
     "first-passage-b": (20_000, 116),
+    # issue-14 quality (tests/validation/test_quality.py)
+    "binomial-yield": (4_000, 117),
+    "expedite": (4_000, 118),
+    "jidoka": (4_000, 119),
+    "jidoka-b": (4_000, 120),
 }
 
 ExactFn = Callable[[dict, str], float]
@@ -350,6 +356,15 @@ _TABLE: list[tuple[str, str, str, ExactFn, str, tuple[str, ...], ExactFn | None]
     ("first_passage",   "first-passage-b",        "mean_time_to_survive", first_passage_mean,   "sum_j F(S; (j+1) mu)", ("buffer_1", "buffer_4"), None),
     ("first_passage",   "first-passage-b",        "p_time_to_survive_le_1", first_passage_cdf(1), "1 - F(S; 2 mu)",     ("buffer_1",),             None),
     ("first_passage",   "first-passage-b",        "p_time_to_survive_le_4", first_passage_cdf(4), "1 - F(S; 5 mu)",     ("buffer_4",),             None),
+    # issue-14 quality: Binomial yield, expediting, jidoka (tests/validation/test_quality.py)
+    ("quality",         "binomial-yield",         "fill_rate",     qx.yield_fill_closed_form, "1 - p (T-1)/T",       ("zero_buffer",),              None),
+    ("quality",         "binomial-yield",         "fill_rate",     qx.yield_fill,         "chain on h: E[min(mu, S-B)]", ("buffer_1",),                 None),
+    ("quality",         "binomial-yield",         "mean_defective_units", qx.yield_defective, "sum_t E[B_t]",          ("zero_buffer", "buffer_1"),   None),
+    ("quality",         "expedite",               "fill_rate",     qx.expedite_fill,      "1 - (mu-c) sum q_{t-1}/(mu T)", ("when_down", "below_units"), None),
+    ("quality",         "expedite",               "mean_expedited_units", qx.expedite_units, "c sum_t q_t",             ("when_down", "below_units"), None),
+    ("quality",         "expedite",               "mean_expedite_cost", qx.expedite_cost, "premium c sum_t q_t",         ("when_down",),                None),
+    ("quality",         "jidoka",                 "mean_line_stop_days", qx.line_stop_days, "chain (I, stopped)",       ("base",),                     None),
+    ("quality",         "jidoka-b",               "mean_line_stop_days", qx.line_stop_days, "chain (I, stopped)",       ("base",),                     None),
 ]
 # fmt: on
 
@@ -572,6 +587,13 @@ def estimate(case: Case) -> Estimate:
         return ratio_estimate(data.lost_units.values, data.demand_units.values)
     if case.metric in ("mean_on_hand", "mean_backlog"):
         return mean_estimate(data[case.metric].values)
+    if case.metric in (  # issue-14 quality: means over paths of a per-path total
+        "mean_defective_units",
+        "mean_expedited_units",
+        "mean_expedite_cost",
+        "mean_line_stop_days",
+    ):
+        return mean_estimate(data[case.metric.removeprefix("mean_")].values)
     if case.metric == "mean_time_to_survive":
         tts = data.time_to_survive_days.values
         assert not np.isnan(tts).any(), f"{case.name}: a path survived the horizon"

@@ -13,7 +13,7 @@ import math
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from resilience.scenario import read_entries, read_events
+from resilience.scenario import read_entries, read_events, read_quality
 from resilience.scenario.drafts import (
     Drafts,
     LaneDraft,
@@ -80,11 +80,12 @@ TOP_KEYS = (
     "strategies",
     "events",
     "random_disruptions",
+    "expedite",  # issue-14 quality
 )
 _COMMON_NODE_KEYS = ("kind", "region", "item", "capacity_per_day", "outage", "ttr_days")
 NODE_KEYS = {
     "supplier": _COMMON_NODE_KEYS,
-    "plant": (*_COMMON_NODE_KEYS, "bom", "holding_cost_per_unit_day"),
+    "plant": (*_COMMON_NODE_KEYS, "bom", "holding_cost_per_unit_day", "defects", "jidoka"),
     "dc": (
         *_COMMON_NODE_KEYS,
         "demand",
@@ -120,6 +121,7 @@ LANE_KEYS = (
     "unit_cost",
     "capacity_per_day",
     "qualification_cost_per_day",
+    "defects",  # issue-14 quality
 )
 REGION_SHOCK_KEYS = ("name", *read_entries.SHOCK_RATE_KEYS, "capacity_fraction")
 TTR_DAYS = read_events.DURATION  # whole days >= 1
@@ -155,6 +157,8 @@ def read_document(data: Any, errors: Errors) -> Drafts | None:
     events = read_events.read_events(r, data, "", nodes, lanes, region_names)
     random_disruptions = read_events.read_random(r, data, "")
     strategies = read_events.read_strategy_events(r, data, strategies, nodes, lanes, region_names)
+    expedite = read_quality.read_expedite(r, data, "", nodes)
+    strategies = read_quality.read_strategy_expedite(r, data, strategies, nodes)
     defined = [s.strategy.name for s in strategies]
     if isinstance(baseline, str) and baseline and defined and baseline not in defined:
         r.error(
@@ -179,6 +183,7 @@ def read_document(data: Any, errors: Errors) -> Drafts | None:
         strategies=strategies,
         events=events,
         random_disruptions=random_disruptions,
+        expedite=expedite,
     )
 
 
@@ -318,6 +323,7 @@ def read_node(
         fields["holding_cost_per_unit_day"] = r.value(
             node, "holding_cost_per_unit_day", place, COST, default=0.0
         )
+    fields.update(read_quality.read_node_quality(r, node, place, kind))
     ok = item is not _BAD
     return NodeDraft(kind, item if ok else None, ok, bom, demand, fields)
 
@@ -453,6 +459,7 @@ def read_lanes(r: Reader, data: Mapping[Any, Any], names: NodeNames) -> LaneDraf
             "qualification_cost_per_day": r.value(
                 lane, "qualification_cost_per_day", place, COST, default=0.0
             ),
+            "defects": read_quality.read_defects(r, lane, place),
         }
         if source is None or destination is None:
             complete = False

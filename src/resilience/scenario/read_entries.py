@@ -53,7 +53,15 @@ SURGE_KEYS = ("dcs", *SHOCK_RATE_KEYS, "multiplier")
 SOURCING_KEYS = ("at", "item", "mode", "shares")
 STOCK_KEYS = ("at", "item", "buffer_days", "order_up_to")
 # events and random_disruptions are read by resilience.scenario.read_events
-STRATEGY_KEYS = ("description", "buffer_days", "stock", "sourcing", "events", "random_disruptions")
+STRATEGY_KEYS = (
+    "description",
+    "buffer_days",
+    "stock",
+    "sourcing",
+    "events",
+    "random_disruptions",
+    "expedite",  # issue-14 quality: read by resilience.scenario.read_quality
+)
 
 _EntryReader = Callable[[Reader, NodeNames, Mapping[Any, Any], str], EntryDraft]
 

@@ -164,8 +164,8 @@ class Network(NamedTuple):
     # issue-14 quality: defects, jidoka and expediting (docs/model.md, "Quality and
     # jidoka", "Expediting"); each array has length 0 when the strategy does not use its
     # feature, so the kernel skips the work
-    lane_defect: np.ndarray  # [A] int64 defect entry of the lane, -1 = none
-    defect_fraction: np.ndarray  # [E] defective share outside an incident
+    lane_defect: np.ndarray  # [A] int64 defect entry of the lane, E - 1 (null entry) = none
+    defect_fraction: np.ndarray  # [E] defective share outside an incident (the last: 0)
     defect_binomial: np.ndarray  # [E] bool: Binomial per day's shipment
     defect_chunk: np.ndarray  # [E] int64 units per Binomial chunk at defect_fraction
     defect_inc_start: np.ndarray  # [E] incident chain (start 0: no incident)
@@ -176,11 +176,12 @@ class Network(NamedTuple):
     defect_entity: np.ndarray  # [E] int64 rng entity of the incident chain
     node_jidoka_threshold: np.ndarray  # [N] inf = no jidoka
     node_jidoka_recover: np.ndarray  # [N] a line stop ends w.p. this a day
-    pos_exp_capacity: np.ndarray  # [P] emergency units a day, 0 = no expediting
+    pos_exp_capacity: np.ndarray  # [P] emergency units a day, 0 = no expediting (all 0: none)
     pos_exp_trigger: np.ndarray  # [P] expedite when IP is below this (-inf: never)
     pos_exp_down: np.ndarray  # [P] bool: expedite while no regular source is up
     pos_exp_lead: np.ndarray  # [P] int64
     pos_exp_premium: np.ndarray  # [P] cost per expedited unit
+    pos_jidoka: np.ndarray  # [P] bool: a component stock point of a jidoka plant
 
 
 @dataclass(frozen=True)
@@ -775,6 +776,12 @@ def _quality_fields(
     out: dict[str, Any] = {}
     lane_entry, entries = defect_entries(scenario)
     if entries:
+        # a null entry (fraction 0, no incident) for the lanes without defects, so the
+        # kernel's lane loop loads every entry field unconditionally; its chain entity is
+        # one no real entry has (lanes + nodes), and it never starts
+        null = len(entries)
+        lane_entry = [null if e < 0 else e for e in lane_entry]
+        entries = [*entries, (len(scenario.lanes) + len(scenario.nodes), Defects(0.0))]
         incidents = [d.incident for _, d in entries]
         out.update(
             lane_defect=_i(lane_entry),
@@ -823,6 +830,11 @@ def _quality_fields(
     else:
         out["node_jidoka_threshold"] = _f([])
         out["node_jidoka_recover"] = _f([])
+    threshold = out["node_jidoka_threshold"]
+    out["pos_jidoka"] = np.array(
+        [bool(threshold.shape[0]) and threshold[n] != math.inf for n in fields["pos_node"]],
+        np.bool_,
+    )
     positions = stock_points(scenario)
     chosen = [expedite_of(scenario, strategy, at, item) for at, item in positions]
     if any(e is not None and e.capacity_per_day > 0 for e in chosen):
@@ -844,12 +856,13 @@ def _quality_fields(
         )
         longest = max(e.lead_time_days for e in chosen if e is not None)
         out["pipeline_len"] = max(int(fields["pipeline_len"]), int(longest) + 1)
-    else:
+    else:  # [P] all the same (capacity 0: none), so the kernel loads them without a branch
+        P = len(positions)
         out.update(
-            pos_exp_capacity=_f([]),
-            pos_exp_trigger=_f([]),
-            pos_exp_down=np.zeros(0, np.bool_),
-            pos_exp_lead=_i([]),
-            pos_exp_premium=_f([]),
+            pos_exp_capacity=np.zeros(P),
+            pos_exp_trigger=np.full(P, -math.inf),
+            pos_exp_down=np.zeros(P, np.bool_),
+            pos_exp_lead=np.zeros(P, np.int64),
+            pos_exp_premium=np.zeros(P),
         )
     return out

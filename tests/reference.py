@@ -687,7 +687,6 @@ def simulate_path(
                         )
                     )
                 if up_share <= 0:
-                    _expedite(key, up_share)
                     continue
                 ships = []
                 left = order
@@ -760,7 +759,11 @@ def simulate_path(
                         due_scrap[slot] = (
                             due_scrap.get(slot, 0.0) + bad * defects.scrap_cost_per_unit
                         )
-                _expedite(key, up_share)
+        # expediting, after every stock point's regular shipments (none changes another's
+        # inventory position), in the same order
+        for i in order_of_nodes:
+            for key in points_of[nodes[i].name]:
+                _expedite(key, sum(share for src, share, _ in sources[key] if avail[src] > 0))
 
     def total(values) -> float:
         acc = 0.0

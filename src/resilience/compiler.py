@@ -182,6 +182,7 @@ class Network(NamedTuple):
     pos_exp_lead: np.ndarray  # [P] int64
     pos_exp_premium: np.ndarray  # [P] cost per expedited unit
     pos_jidoka: np.ndarray  # [P] bool: a component stock point of a jidoka plant
+    has_expedite: bool  # some stock point expedites (else the kernel skips the pass)
 
 
 @dataclass(frozen=True)
@@ -854,10 +855,12 @@ def _quality_fields(
             pos_exp_lead=_i([e.lead_time_days if e else 0 for e in chosen]),
             pos_exp_premium=_f([e.unit_premium if e else 0.0 for e in chosen]),
         )
+        out["has_expedite"] = True
         longest = max(e.lead_time_days for e in chosen if e is not None)
         out["pipeline_len"] = max(int(fields["pipeline_len"]), int(longest) + 1)
     else:  # [P] all the same (capacity 0: none), so the kernel loads them without a branch
         P = len(positions)
+        out["has_expedite"] = False
         out.update(
             pos_exp_capacity=np.zeros(P),
             pos_exp_trigger=np.full(P, -math.inf),

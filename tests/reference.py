@@ -559,8 +559,10 @@ def simulate_path(
     first_disruption = first_shortage = recovered = None
 
     def lead_of(lane: Lane) -> int:
-        """Lead time of a shipment dispatched today (t, lane_on: the day's state)."""
-        lead = lane.lead_time_days + scripted_extra(lane.key, t)
+        """Lead time of a shipment dispatched today (t, lane_on: the day's state): a
+        stochastic lead time's draw of the day (one uniform a lane and day, so every call
+        of the day gives the same), plus the scripted and lane-shock extra days."""
+        lead = lead_draw(lane, t) + scripted_extra(lane.key, t)
         for k, shock in enumerate(scenario.lane_shocks):
             if lane_on[k] and lane.key in shock.lanes:
                 lead += shock.extra_lead_time_days
@@ -880,10 +882,7 @@ def simulate_path(
                         m["consumed"] += x
                     m["purchase"] += x * lane.unit_cost
                     m["shipped"] += x
-                    lead = lead_draw(lane, t) + scripted_extra(lane.key, t)
-                    for k, shock in enumerate(scenario.lane_shocks):
-                        if lane_on[k] and lane.key in shock.lanes:
-                            lead += shock.extra_lead_time_days
+                    lead = lead_of(lane)
                     if lead == 0:  # on hand at once: every node drawing on it went before
                         on_hand[key] += x
                         m["received"] += x

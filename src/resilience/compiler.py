@@ -451,8 +451,11 @@ def _policy_fields(
     resolved = []
     for at, item in stock_points(scenario):
         active = [s for s, share in sourcing[(at, item)].shares.items() if share > 0]
+        # the lead time a derived level covers, as for buffer_days (and the bounds pass):
+        # E[max(L, 1)] of a stochastic lead time, not its longest value
         lead = max(
-            (scenario.lanes[lane_index[f"{s}->{at}"]].lead_time_days for s in active), default=0
+            (planning_lead_days(scenario.lanes[lane_index[f"{s}->{at}"]]) for s in active),
+            default=0,
         )
         resolved.append(policy_levels(entries[(at, item)], outflow[(at, item)], lead))
     cost = [costs[key] for key in stock_points(scenario)]

@@ -1063,7 +1063,7 @@ def _order_and_ship(net, keys, state, day, orders, totals, quality, slot, t):
                 _allocate(net, p, orders)
                 _take(net, p, state, day, orders, totals)
                 _deliver(net, keys, p, state, orders, totals, slot, t)
-                _ship_defects(net, p, state, orders, totals, quality, slot, t)
+                _ship_defects(net, keys, p, state, orders, totals, quality, slot, t)
                 if policies:
                     _count_order(net, p, orders, totals)
 
@@ -1580,7 +1580,7 @@ def _binomial(n, f, chunk, key, t, T):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _ship_defects(net, p, state, orders, totals, quality, slot, t):
+def _ship_defects(net, keys, p, state, orders, totals, quality, slot, t):
     """Step 4, after _deliver of stock point p: the defective part of each source's
     shipment, on the shipment's arrival day (found at receipt): a fixed fraction of it,
     or Binomial(whole units, fraction) plus the fraction of the fractional unit; the
@@ -1595,6 +1595,10 @@ def _ship_defects(net, p, state, orders, totals, quality, slot, t):
     lshock_extra = net.lshock_extra
     event_lane_extra = net.event_lane_extra
     lane_events = event_lane_extra.shape[0] > 0
+    lane_lt_ptr = net.lane_lt_ptr  # a stochastic lead time: the same draw as _deliver's
+    lane_lt_cdf = net.lane_lt_cdf
+    lane_lt_delta = net.lane_lt_delta
+    lead_keys = keys.lead
     defect_fraction = net.defect_fraction
     defect_inc_fraction = net.defect_inc_fraction
     defect_binomial = net.defect_binomial
@@ -1633,6 +1637,9 @@ def _ship_defects(net, p, state, orders, totals, quality, slot, t):
         base_lead = lane_lead_time[lane] + (event_lane_extra[t, lane] if lane_events else 0)
         for w in range(LANES):
             lead[w] = base_lead
+        # the defective units travel with the shipment: its drawn lead time (the same
+        # uniform of the lane's stream as in _deliver), then the lane shocks' extra days
+        _draw_lead_times(lane_lt_ptr, lane_lt_cdf, lane_lt_delta, lead_keys, lane, lead, t)
         for f in range(lane_shock_ptr[lane], lane_shock_ptr[lane + 1]):
             k = lane_shock_idx[f]
             for w in range(LANES):

@@ -128,7 +128,9 @@ def test_binomial_draw_is_exact():
     """The kernel's Binomial inversion against the exact pmf (chi-square, 30 units), and a
     draw split into chunks (f = 0.9: 260 units a chunk) against the Binomial mean and
     variance of 1000 units."""
-    key = rng.stream_key(rng.path_key(7, 3), rng.DEFECT, 0)
+    # a uint64 key, as in the kernel's key arrays: a Python int below 2**63 would be typed
+    # int64, and int64 + uint64 arithmetic is float64 in numba
+    key = np.uint64(rng.stream_key(rng.path_key(7, 3), rng.DEFECT, 0))
     n, f, T = 30, 0.3, 20_000
     draws = np.array([_binomial(n, f, 10**6, key, t, T) for t in range(T)])
     pmf = np.array([math.comb(n, k) * f**k * (1 - f) ** (n - k) for k in range(n + 1)])

@@ -334,7 +334,7 @@ def _binomial(n: int, f: float, stream: Stream, t: int, T: int) -> float:
         return 0.0
     if f >= 1.0:
         return float(n)
-    chunk = max(1, math.floor(600.0 / -math.log1p(-f)))
+    chunk = max(1, math.floor(min(600.0 / -math.log1p(-f), 2.0**53)))
     total, c, left = 0.0, 0, n
     while left > 0:
         m = min(chunk, left)

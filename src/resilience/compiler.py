@@ -1137,7 +1137,9 @@ def binomial_chunk(fraction: float) -> int:
     the inversion's p_0 = (1 - f)^m never underflows (docs/model.md, "Quality and jidoka")."""
     if not 0.0 < fraction < 1.0:
         return 1
-    return max(1, int(math.floor(600.0 / -math.log1p(-fraction))))
+    # a fraction so small that 600 / -log(1 - f) overflows: one chunk holds any shipment
+    # (at most MAX_BINOMIAL_UNITS are drawn), so 2**53 is as good as infinity
+    return max(1, int(math.floor(min(600.0 / -math.log1p(-fraction), 2.0**53))))
 
 
 def defect_entries(scenario: Scenario) -> tuple[list[int], list[tuple[int, Defects]]]:

@@ -11,6 +11,7 @@ defective part is scrapped, a jidoka plant checks its incoming defect fraction, 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -272,3 +273,22 @@ def test_quality_keys_are_read():
     assert scenario.node("plant").jidoka.recovery_probability == 0.5
     assert scenario.expedite[0].below_days == 1.5 and scenario.expedite[0].lead_time_days == 2
     assert scenario.strategies[0].expedite[0].capacity_per_day == 0.0
+
+
+def test_a_vanishing_defect_fraction_compiles_and_runs():
+    """A defect fraction so small that 600 / -log(1 - f) overflows (found by the fuzzer:
+    the compiler's chunk size raised OverflowError, an internal error) gives one chunk per
+    shipment, and a Binomial draw of ~0 defective units."""
+    import yaml
+
+    from resilience import simulate
+    from resilience.compiler import binomial_chunk
+
+    assert binomial_chunk(5e-324) == 2**53
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "validation" / "binomial-yield.yaml"
+    doc = yaml.safe_load(path.read_text())
+    for lane in doc["lanes"]:
+        if "defects" in lane:
+            lane["defects"]["fraction"] = 5e-324
+    ds = simulate(doc, paths=32, seed=1, threads=1)
+    assert float(ds["defective_units"].max()) == 0.0

@@ -9,7 +9,7 @@ from resilience.cli.examples import shipped_examples
 
 EXAMPLE = resilience.__file__.rsplit("/", 1)[0] + "/examples/lean-levers.yaml"
 PATHS = 320
-STRATEGIES = ("lean_kanban", "mass_production", "jit_expedite", "jic_buffers", "heijunka")
+STRATEGIES = ("lean_kanban", "mass_production", "jit_minimal", "jic_buffers", "heijunka")
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +52,14 @@ def test_strategies_pull_their_levers(result):
     # only the push strategies make ahead of orders; pull plants make to order
     for strategy in ("mass_production", "heijunka"):
         assert mean(ds, "units_produced", strategy) > 0
-    for strategy in ("lean_kanban", "jit_expedite", "jic_buffers"):
+    for strategy in ("lean_kanban", "jit_minimal", "jic_buffers"):
         assert mean(ds, "units_produced", strategy) == 0
     # days of cover hold more than kanban and lose less; the thinnest buffers lose most
     assert mean(ds, "mean_on_hand", "jic_buffers") > mean(ds, "mean_on_hand", "lean_kanban")
     assert mean(ds, "lost_units", "jic_buffers") < mean(ds, "lost_units", "lean_kanban")
-    assert mean(ds, "mean_on_hand", "jit_expedite") < mean(ds, "mean_on_hand", "lean_kanban")
+    assert mean(ds, "mean_on_hand", "jit_minimal") < mean(ds, "mean_on_hand", "lean_kanban")
+    # level production carries the winter surplus into the spring peak that a fixed
+    # kanban level, sized on the yearly average, runs short in
+    assert mean(ds, "lost_units", "heijunka") < 0.7 * mean(ds, "lost_units", "lean_kanban")
     # ordering is paid per order: kanban pays many small order costs, campaigns few
     assert mean(ds, "order_cost", "mass_production") < mean(ds, "order_cost", "lean_kanban")

@@ -42,9 +42,10 @@ from resilience.compiler import (
     poisson_cdf,
     processing_order,
 )
+from resilience.kernels.simulate import MAX_BINOMIAL_UNITS
 from resilience.scenario.model import Event, Lane, Node, Production, Scenario, Sourcing, Strategy
 from resilience.scenario.production import plant_flow
-from resilience.scenario.queries import daily_demand_means
+from resilience.scenario.queries import daily_demand_means, expected_outflow
 
 # ----------------------------------------------------------------------------- randomness
 
@@ -64,6 +65,10 @@ LANE_SHOCK = 5
 DEMAND_SURGE = 6
 DEMAND = 7
 LEAD_TIME = 8  # issue-14: a stochastic lead time, per lane and day
+# issue-14 quality
+DEFECT = 9
+QUALITY_INCIDENT = 10
+JIDOKA = 11
 
 
 def mix64(z: int) -> int:
@@ -318,6 +323,57 @@ def _produce(
         m["produced"] += make
 
 
+# ----------------------------------------------------------------------------- issue-14 quality
+
+
+def _binomial(n: int, f: float, stream: Stream, t: int, T: int) -> float:
+    """Binomial(n, f) as docs/model.md ("Quality and jidoka") defines the draw: n split
+    into chunks of m = floor(600 / -log(1 - f)) units, each drawn by inversion with one
+    uniform (chunk c at position t + c T of the lane's stream), the pmf by recurrence."""
+    if f <= 0.0 or n <= 0:
+        return 0.0
+    if f >= 1.0:
+        return float(n)
+    chunk = max(1, math.floor(600.0 / -math.log1p(-f)))
+    total, c, left = 0.0, 0, n
+    while left > 0:
+        m = min(chunk, left)
+        u = stream(t + c * T)
+        pk = (1.0 - f) ** float(m)
+        cdf, k = pk, 0
+        while cdf <= u and k < m:
+            pk *= float(m - k) / float(k + 1) * (f / (1.0 - f))
+            k += 1
+            cdf += pk
+        total += float(k)
+        left -= m
+        c += 1
+    return total
+
+
+def _defects_of_lanes(scenario: Scenario) -> dict[str, tuple[int, object]]:
+    """lane key -> (incident chain entity, Defects): the lane's own defects (entity: its
+    index), else those of its source plant (entity: number of lanes + the plant's index)."""
+    index = {n.name: i for i, n in enumerate(scenario.nodes)}
+    out = {}
+    for a, lane in enumerate(scenario.lanes):
+        source = scenario.node(lane.source)
+        if lane.defects is not None:
+            out[lane.key] = (a, lane.defects)
+        elif source.kind == "plant" and source.defects is not None:
+            out[lane.key] = (len(scenario.lanes) + index[source.name], source.defects)
+    return out
+
+
+def _expedite_of(scenario: Scenario, strategy: Strategy, at: str, item: str):
+    """The strategy's first expedite entry for (at, item), else the scenario's."""
+    for entries in (strategy.expedite, scenario.expedite):
+        for e in entries:
+            if e.at == at and (e.item is None or e.item == item):
+                return e if e.capacity_per_day > 0 else None
+    return None
+
+
 def simulate_path(
     scenario: Scenario,
     strategy: str,
@@ -447,6 +503,22 @@ def simulate_path(
     lead_draw = _lead_times(scenario, seed, path)
     day_means = {n.name: daily_demand_means(n.demand, T) for n in nodes if n.kind == "dc"}
 
+    # issue-14 quality: defects, incident chains, jidoka, expediting
+    lane_defects = _defects_of_lanes(scenario)
+    lane_index = {lane.key: a for a, lane in enumerate(scenario.lanes)}
+    defect_streams = {key: Stream(seed, path, DEFECT, lane_index[key]) for key in lane_defects}
+    incident_defects = {entity: d for entity, d in lane_defects.values()}
+    incident_streams = {e: Stream(seed, path, QUALITY_INCIDENT, e) for e in incident_defects}
+    incident_on = {e: False for e in incident_defects}
+    jidoka = {n.name: n.jidoka for n in nodes if n.kind == "plant" and n.jidoka is not None}
+    jidoka_streams = {name: Stream(seed, path, JIDOKA, index[name]) for name in jidoka}
+    line_stop = {name: False for name in jidoka}
+    incoming = {name: [0.0, 0.0] for name in jidoka}  # received, defective since the check
+    due_bad: dict[tuple[int, tuple[str, str]], float] = {}
+    due_scrap: dict[tuple[int, tuple[str, str]], float] = {}
+    outflow = expected_outflow(scenario, sourcing)
+    expedite = {key: _expedite_of(scenario, strat, *key) for key in points}
+
     # day -1: everything UP, no shock, on hand = S, empty pipelines, no backlog
     up = {n.name: True for n in nodes}
     down_until = {n.name: -1 for n in nodes}  # heavy-tailed outage: DOWN through this day
@@ -471,6 +543,11 @@ def simulate_path(
         received=0.0,
         consumed=0.0,
         produced=0.0,
+        expedited=0.0,
+        expedite_cost=0.0,
+        defective=0.0,
+        scrap_cost=0.0,
+        line_stop_days=0.0,
     )
     node_on_hand = {n.name: 0.0 for n in nodes}
     node_impaired = {n.name: 0.0 for n in nodes}
@@ -480,6 +557,46 @@ def simulate_path(
     node_stockout = {n.name: 0.0 for n in nodes}
     daily_fill, daily_on_hand = [], []
     first_disruption = first_shortage = recovered = None
+
+    def lead_of(lane: Lane) -> int:
+        """Lead time of a shipment dispatched today (t, lane_on: the day's state): a
+        stochastic lead time's draw of the day (one uniform a lane and day, so every call
+        of the day gives the same), plus the scripted and lane-shock extra days."""
+        lead = lead_draw(lane, t) + scripted_extra(lane.key, t)
+        for k, shock in enumerate(scenario.lane_shocks):
+            if lane_on[k] and lane.key in shock.lanes:
+                lead += shock.extra_lead_time_days
+        return lead
+
+    def _expedite(key: tuple[str, str], up_share: float) -> None:
+        """After the regular shipments: the emergency order of docs/model.md, "Expediting"."""
+        e = expedite[key]
+        if e is None:
+            return
+        ip = on_hand[key] + in_transit[key] - backlog[key]
+        want = S[key] - ip
+        if e.below_units is not None:
+            trigger = e.below_units
+        elif e.below_days is not None:
+            trigger = e.below_days * outflow[key]
+        else:
+            trigger = -math.inf
+        fire = ip < trigger or (e.when_sources_down and up_share <= 0.0)
+        if not (fire and want > 0.0):
+            return
+        x = min(want, e.capacity_per_day)
+        if e.lead_time_days == 0:
+            on_hand[key] += x
+            m["received"] += x
+            if key[0] in jidoka:
+                incoming[key[0]][0] += x
+        else:
+            slot = (t + e.lead_time_days, key)
+            due[slot] = due.get(slot, 0.0) + x
+            in_transit[key] += x
+        m["shipped"] += x
+        m["expedited"] += x
+        m["expedite_cost"] += x * e.unit_premium
 
     for t in range(T):
         # ---- 1. update every chain: regions, nodes, lane shocks, surges
@@ -537,6 +654,17 @@ def simulate_path(
             surge_active[k] = _chain(
                 surge_active[k], surge_streams[k](t), surge.start_probability, surge.end_probability
             )
+        for e, d in incident_defects.items():  # quality incidents, then line-stop recovery
+            if d.incident is not None:
+                incident_on[e] = _chain(
+                    incident_on[e],
+                    incident_streams[e](t),
+                    d.incident.start_probability,
+                    d.incident.end_probability,
+                )
+        for name, jid in jidoka.items():
+            if line_stop[name] and jidoka_streams[name](t) < jid.recovery_probability:
+                line_stop[name] = False
         random_states.append((dict(up), list(region_active), list(lane_active), list(surge_active)))
         # without random disruptions the chains ran on their streams; their effect is masked
         lane_on = [x and random_on for x in lane_active]
@@ -548,11 +676,31 @@ def simulate_path(
 
         # ---- 2. receive what is due today
         for key in points:
+            if key[0] in jidoka:  # a jidoka plant counts its arrivals
+                incoming[key[0]][0] += due.get((t, key), 0.0)
+                incoming[key[0]][1] += due_bad.get((t, key), 0.0)
+        for key in points:
             x = due.pop((t, key), 0.0)
             if x != 0.0:
                 on_hand[key] += x
                 in_transit[key] -= x
                 m["received"] += x
+        for key in points:  # defective units are found at receipt and scrapped
+            bad = due_bad.pop((t, key), 0.0)
+            on_hand[key] -= bad
+            m["defective"] += bad
+            m["consumed"] += bad
+            m["scrap_cost"] += due_scrap.pop((t, key), 0.0)
+        for name, jid in jidoka.items():
+            received, bad = incoming[name]
+            fraction = bad / received if received > 0.0 else 0.0
+            if fraction > jid.threshold:
+                line_stop[name] = True
+            incoming[name] = [0.0, 0.0]
+            if line_stop[name]:  # the line is stopped for the rest of the day
+                avail[name] = 0.0
+                cap_left[name] = 0.0
+                m["line_stop_days"] += 1.0
 
         # ---- 3. serve demand at each dc, in node order
         day_demand = day_filled = 0.0
@@ -734,16 +882,48 @@ def simulate_path(
                         m["consumed"] += x
                     m["purchase"] += x * lane.unit_cost
                     m["shipped"] += x
-                    lead = lead_draw(lane, t) + scripted_extra(lane.key, t)
-                    for k, shock in enumerate(scenario.lane_shocks):
-                        if lane_on[k] and lane.key in shock.lanes:
-                            lead += shock.extra_lead_time_days
+                    lead = lead_of(lane)
                     if lead == 0:  # on hand at once: every node drawing on it went before
                         on_hand[key] += x
                         m["received"] += x
                     else:
                         due[(t + lead, key)] = due.get((t + lead, key), 0.0) + x
                         in_transit[key] += x
+                # the defective part of each shipment travels with it, found at receipt
+                for (_, _, lane), x in zip(srcs, ships, strict=True):
+                    if x <= 0 or lane.key not in lane_defects:
+                        if x > 0 and key[0] in jidoka and lead_of(lane) == 0:
+                            incoming[key[0]][0] += x
+                        continue
+                    entity, defects = lane_defects[lane.key]
+                    f = defects.fraction
+                    if defects.incident is not None and incident_on[entity]:
+                        f = defects.incident.fraction
+                    if defects.binomial:
+                        whole = math.floor(min(x, MAX_BINOMIAL_UNITS))
+                        bad = _binomial(whole, f, defect_streams[lane.key], t, T) + (x - whole) * f
+                    else:
+                        bad = x * f
+                    lead = lead_of(lane)
+                    if lead == 0:
+                        on_hand[key] -= bad
+                        m["defective"] += bad
+                        m["scrap_cost"] += bad * defects.scrap_cost_per_unit
+                        m["consumed"] += bad
+                        if key[0] in jidoka:
+                            incoming[key[0]][0] += x
+                            incoming[key[0]][1] += bad
+                    else:
+                        slot = (t + lead, key)
+                        due_bad[slot] = due_bad.get(slot, 0.0) + bad
+                        due_scrap[slot] = (
+                            due_scrap.get(slot, 0.0) + bad * defects.scrap_cost_per_unit
+                        )
+        # expediting, after every stock point's regular shipments (none changes another's
+        # inventory position), in the same order
+        for i in order_of_nodes:
+            for key in points_of[nodes[i].name]:
+                _expedite(key, sum(share for src, share, _ in sources[key] if avail[src] > 0))
 
     def total(values) -> float:
         acc = 0.0
@@ -790,6 +970,11 @@ def simulate_path(
         "units_produced": m["produced"],
         "orders_placed": m["orders_placed"],
         "order_cost": m["order_cost"],
+        "expedite_cost": m["expedite_cost"],
+        "scrap_cost": m["scrap_cost"],
+        "expedited_units": m["expedited"],
+        "defective_units": m["defective"],
+        "line_stop_days": m["line_stop_days"],
         "node_mean_on_hand": [node_on_hand[n.name] / T for n in nodes],
         "node_impaired_days": [node_impaired[n.name] for n in nodes],
         "node_demand_units": [node_demand[n.name] for n in nodes],

@@ -225,6 +225,7 @@ def scenario_docs(
     production: bool = False,
     variability: bool = False,
     policies: bool = False,
+    quality: bool = False,
 ) -> dict[str, Any]:
     """A random valid scenario document (see the module docstring).
 
@@ -237,6 +238,7 @@ def scenario_docs(
     ``policies=True`` gives some stock entries an ordering policy, order quantity rules
     and an order cost (issue-14 policy; without it no extra draw is made, so the other
     tests see the networks they always saw).
+    ``quality=True`` defects, incidents, jidoka and expediting (issue 14, _quality).
     """
     n_sup = draw(st.integers(1, max_suppliers))
     n_plant = draw(st.integers(0, max_plants))
@@ -450,7 +452,72 @@ def scenario_docs(
                 body["events"] = _events(draw, *args)
             if draw(st.integers(0, 3)) == 0:
                 body["random_disruptions"] = draw(st.booleans())
+    if quality:
+        _quality(draw, doc, stock_points)
     return doc
+
+
+# ----------------------------------------------------------------------------- issue-14 quality
+
+
+def _defects(draw) -> dict[str, Any]:
+    defects: dict[str, Any] = {"fraction": draw(st.sampled_from([0.0, 0.01, 0.1, 0.3, 0.5, 1.0]))}
+    if draw(st.booleans()):
+        defects["binomial"] = True
+    if draw(st.booleans()):
+        defects["scrap_cost_per_unit"] = draw(st.sampled_from([0.0, 1.0, 2.5]))
+    if draw(st.booleans()):
+        defects["incident"] = {
+            **_shock_rates(draw),
+            "fraction": draw(st.sampled_from([0.0, 0.2, 0.6])),
+        }
+    return defects
+
+
+def _expedite_entries(draw, stock_points: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    entries = []
+    for at, item in draw(st.lists(st.sampled_from(stock_points), unique=True, max_size=2)):
+        entry: dict[str, Any] = {
+            "at": at,
+            "lead_time_days": draw(st.integers(0, 3)),
+            "unit_premium": draw(st.sampled_from([0.0, 1.0, 4.5])),
+            **_capacity(draw, 20.0),
+        }
+        if draw(st.booleans()):
+            entry["item"] = item
+        kind = draw(st.sampled_from(["days", "units", "down", "both"]))
+        if kind in ("days", "both"):
+            entry["trigger"] = {"below_days": draw(st.sampled_from([0.5, 1.0, 3.0]))}
+        elif kind == "units":
+            entry["trigger"] = {"below_units": draw(st.sampled_from([0.0, 2.0, 10.0]))}
+        if kind in ("down", "both"):
+            entry["when_sources_down"] = True
+        entries.append(entry)
+    return entries
+
+
+def _quality(draw, doc: dict[str, Any], stock_points: list[tuple[str, str]]) -> None:
+    """Defects on some lanes and plants (fixed or Binomial, with incident chains), jidoka
+    at some plants, expediting at some stock points (top level and per strategy)."""
+    for entry in doc["lanes"]:
+        if draw(st.integers(0, 2)) == 0:
+            entry["defects"] = _defects(draw)
+    for node in doc["nodes"].values():
+        if node["kind"] != "plant":
+            continue
+        if draw(st.integers(0, 2)) == 0:
+            node["defects"] = _defects(draw)
+        if draw(st.booleans()):
+            node["jidoka"] = {
+                "threshold": draw(st.sampled_from([0.0, 0.05, 0.2])),
+                "recovery_probability": draw(st.sampled_from([0.2, 0.5, 1.0])),
+            }
+    # an entry for every item of a plant (item left out) is one choice among the others
+    points = [(at, item) for at, item in stock_points]
+    doc["expedite"] = _expedite_entries(draw, points)
+    for body in doc["strategies"].values():
+        if draw(st.booleans()):
+            body["expedite"] = _expedite_entries(draw, points)
 
 
 @st.composite

@@ -166,7 +166,10 @@ def test_summaries_agree_with_the_per_path_values(two_tier, strategy):
 
 
 @settings(max_examples=15)
-@given(scenario=scenarios(events=True), seed=seeds)
+@given(
+    scenario=scenarios(events=True, production=True, variability=True, policies=True, quality=True),
+    seed=seeds,
+)
 def test_summaries_and_bounds_on_random_networks(scenario, seed):
     """Random networks, backorders and scripted events included: no per-path node metric
     exceeds the histogram's top edge, and the summaries are the per-path values'."""

@@ -163,3 +163,17 @@ def test_a_position_that_could_overflow_on_hand_is_refused():
     doc = _doc([{"at": "dc", "policy": {"type": "r_Q", "r": 3e13, "Q": 3e13}}])
     with pytest.raises(ScenarioError, match="inventory position"):
         load_scenario(doc)
+
+
+def test_days_of_cover_use_the_mean_of_a_stochastic_lead_time_under_a_policy():
+    """A level in days of cover covers E[max(L, 1)] days of a stochastic lead time with
+    or without the policy arrays: an order cost (which switches them on) must not make
+    buffer_days cover the longest lead time instead (L in {1, 9}, each 1/2: E = 5, so
+    S = ceil(5 x (5 + 1)) = 30, not ceil(5 x (9 + 1)) = 50)."""
+    lead = {"distribution": "discrete", "values": [1, 9], "probs": [0.5, 0.5]}
+    levels = {}
+    for cost in (0.0, 2.0):
+        doc = _doc([{"at": "dc", "buffer_days": 1, "order_cost": cost}])
+        doc["lanes"][0]["lead_time_days"] = lead
+        levels[cost] = compile_strategy(load_scenario(doc), "base").order_up_to["dc/w"]
+    assert levels[0.0] == levels[2.0] == 30

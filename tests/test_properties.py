@@ -56,6 +56,13 @@ def test_units_are_conserved_with_push_production(scenario, seed):
         assert (produced >= 0.0).all()
 
 
+@given(scenario=scenarios(quality=True), seed=seeds)
+def test_units_are_conserved_with_defects_and_expediting(scenario, seed):
+    """Scrapped units leave through units_consumed, expedited ones arrive through
+    units_shipped and units_received: the same balances hold (issue 14)."""
+    test_units_are_conserved_on_every_path.hypothesis.inner_test(scenario, seed)
+
+
 @given(scenario=scenarios(), seed=seeds)
 def test_fill_rate_is_a_fraction(scenario, seed):
     dcs = [i for i, n in enumerate(scenario.nodes) if n.kind == "dc"]

@@ -44,7 +44,16 @@ from resilience.kernels.simulate import (
     ON_HAND_FIXED_POINT,
     UNIT_EPS,
 )
-from resilience.scenario.model import Demand, Event, LeadTime, Node, Scenario, Sourcing, Strategy
+from resilience.scenario.model import (
+    Defects,
+    Demand,
+    Event,
+    LeadTime,
+    Node,
+    Scenario,
+    Sourcing,
+    Strategy,
+)
 from resilience.scenario.policies import POLICY_CODE, order_costs, policy_levels
 from resilience.scenario.production import finished_goods_bound, production_plans
 from resilience.scenario.queries import (
@@ -212,6 +221,28 @@ class Network(NamedTuple):
     pol_moq: np.ndarray  # minimum order quantity (0 = none)
     pol_lot: np.ndarray  # lot multiple (0 = none)
     pol_order_cost: np.ndarray  # fixed cost per order placed
+    # issue-14 quality: defects, jidoka and expediting (docs/model.md, "Quality and
+    # jidoka", "Expediting"); each array has length 0 when the strategy does not use its
+    # feature, so the kernel skips the work
+    lane_defect: np.ndarray  # [A] int64 defect entry of the lane, E - 1 (null entry) = none
+    defect_fraction: np.ndarray  # [E] defective share outside an incident (the last: 0)
+    defect_binomial: np.ndarray  # [E] bool: Binomial per day's shipment
+    defect_chunk: np.ndarray  # [E] int64 units per Binomial chunk at defect_fraction
+    defect_inc_start: np.ndarray  # [E] incident chain (start 0: no incident)
+    defect_inc_end: np.ndarray  # [E]
+    defect_inc_fraction: np.ndarray  # [E] defective share during an incident
+    defect_inc_chunk: np.ndarray  # [E] int64
+    defect_scrap_cost: np.ndarray  # [E] per defective unit
+    defect_entity: np.ndarray  # [E] int64 rng entity of the incident chain
+    node_jidoka_threshold: np.ndarray  # [N] inf = no jidoka
+    node_jidoka_recover: np.ndarray  # [N] a line stop ends w.p. this a day
+    pos_exp_capacity: np.ndarray  # [P] emergency units a day, 0 = no expediting (all 0: none)
+    pos_exp_trigger: np.ndarray  # [P] expedite when IP is below this (-inf: never)
+    pos_exp_down: np.ndarray  # [P] bool: expedite while no regular source is up
+    pos_exp_lead: np.ndarray  # [P] int64
+    pos_exp_premium: np.ndarray  # [P] cost per expedited unit
+    pos_jidoka: np.ndarray  # [P] bool: a component stock point of a jidoka plant
+    has_expedite: bool  # some stock point expedites (else the kernel skips the pass)
 
 
 @dataclass(frozen=True)
@@ -283,6 +314,7 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
     # their finished-goods points to those arrays
     policies = _policy_fields(scenario, strategy, sourcing, fields, stock.order_up_to)
     fields.update(_production_fields(scenario, strategy, sourcing, fields))
+    fields.update(_quality_fields(scenario, strategy, sourcing, fields))
     network = Network(
         horizon=int(scenario.horizon_days),
         backorder=scenario.demand_mode == "backorder",
@@ -419,8 +451,11 @@ def _policy_fields(
     resolved = []
     for at, item in stock_points(scenario):
         active = [s for s, share in sourcing[(at, item)].shares.items() if share > 0]
+        # the lead time a derived level covers, as for buffer_days (and the bounds pass):
+        # E[max(L, 1)] of a stochastic lead time, not its longest value
         lead = max(
-            (scenario.lanes[lane_index[f"{s}->{at}"]].lead_time_days for s in active), default=0
+            (planning_lead_days(scenario.lanes[lane_index[f"{s}->{at}"]]) for s in active),
+            default=0,
         )
         resolved.append(policy_levels(entries[(at, item)], outflow[(at, item)], lead))
     cost = [costs[key] for key in stock_points(scenario)]
@@ -1092,3 +1127,150 @@ def _lead_time_fields(scenario: Scenario) -> dict[str, np.ndarray]:
         cdf.extend(lead_time_cdf(lane.lead_time).tolist())
         delta.extend(v - lane.lead_time_days for v in lane.lead_time.values)
     return {"lane_lt_ptr": _ptr(counts), "lane_lt_cdf": _f(cdf), "lane_lt_delta": _i(delta)}
+
+
+# ----------------------------------------------------------------------------- issue-14 quality
+
+
+def binomial_chunk(fraction: float) -> int:
+    """Units per Binomial chunk at ``fraction``: the most m with (1 - f)^m >= e^-600, so
+    the inversion's p_0 = (1 - f)^m never underflows (docs/model.md, "Quality and jidoka")."""
+    if not 0.0 < fraction < 1.0:
+        return 1
+    return max(1, int(math.floor(600.0 / -math.log1p(-fraction))))
+
+
+def defect_entries(scenario: Scenario) -> tuple[list[int], list[tuple[int, Defects]]]:
+    """Each lane's defect entry (-1: none) and the entries (rng entity, defects): a lane's
+    own defects (entity: the lane's index), else its source plant's (entity: lanes +
+    the plant's node index, one incident chain shared by the plant's lanes)."""
+    nodes = {n.name: (i, n) for i, n in enumerate(scenario.nodes)}
+    A = len(scenario.lanes)
+    entries: list[tuple[int, Defects]] = []
+    index: dict[int, int] = {}
+    lane_entry = []
+    for a, lane in enumerate(scenario.lanes):
+        i, source = nodes[lane.source]
+        if lane.defects is not None:
+            entity, defects = a, lane.defects
+        elif source.kind == "plant" and source.defects is not None:
+            entity, defects = A + i, source.defects
+        else:
+            lane_entry.append(-1)
+            continue
+        if entity not in index:
+            index[entity] = len(entries)
+            entries.append((entity, defects))
+        lane_entry.append(index[entity])
+    return lane_entry, entries
+
+
+def expedite_of(scenario: Scenario, strategy: Strategy, at: str, item: str):
+    """The expediting of a stock point: the strategy's first entry for it (its item, or
+    every item at ``at``), else the scenario's; None without one."""
+    for entries in (strategy.expedite, scenario.expedite):
+        for e in entries:
+            if e.at == at and e.item in (item, None):
+                return e
+    return None
+
+
+def _quality_fields(
+    scenario: Scenario, strategy: Strategy, sourcing: dict[tuple[str, str], Sourcing], fields: dict
+) -> dict[str, Any]:
+    """Network fields of defects, jidoka and expediting; length 0 for an unused feature."""
+    out: dict[str, Any] = {}
+    lane_entry, entries = defect_entries(scenario)
+    if entries:
+        # a null entry (fraction 0, no incident) for the lanes without defects, so the
+        # kernel's lane loop loads every entry field unconditionally; its chain entity is
+        # one no real entry has (lanes + nodes), and it never starts
+        null = len(entries)
+        lane_entry = [null if e < 0 else e for e in lane_entry]
+        entries = [*entries, (len(scenario.lanes) + len(scenario.nodes), Defects(0.0))]
+        incidents = [d.incident for _, d in entries]
+        out.update(
+            lane_defect=_i(lane_entry),
+            defect_fraction=_f([d.fraction for _, d in entries]),
+            defect_binomial=np.array([d.binomial for _, d in entries], np.bool_),
+            defect_chunk=_i([binomial_chunk(d.fraction) for _, d in entries]),
+            defect_inc_start=_f([c.start_probability if c else 0.0 for c in incidents]),
+            defect_inc_end=_f([c.end_probability if c else 1.0 for c in incidents]),
+            defect_inc_fraction=_f(
+                [
+                    c.fraction if c else d.fraction
+                    for c, (_, d) in zip(incidents, entries, strict=True)
+                ]
+            ),
+            defect_inc_chunk=_i(
+                [
+                    binomial_chunk(c.fraction if c else d.fraction)
+                    for c, (_, d) in zip(incidents, entries, strict=True)
+                ]
+            ),
+            defect_scrap_cost=_f([d.scrap_cost_per_unit for _, d in entries]),
+            defect_entity=_i([entity for entity, _ in entries]),
+        )
+    else:
+        out.update(
+            lane_defect=_i([]),
+            defect_fraction=_f([]),
+            defect_binomial=np.zeros(0, np.bool_),
+            defect_chunk=_i([]),
+            defect_inc_start=_f([]),
+            defect_inc_end=_f([]),
+            defect_inc_fraction=_f([]),
+            defect_inc_chunk=_i([]),
+            defect_scrap_cost=_f([]),
+            defect_entity=_i([]),
+        )
+    nodes = scenario.nodes
+    # jidoka only acts on incoming defects: without any, a line can never stop
+    if entries and any(n.kind == "plant" and n.jidoka is not None for n in nodes):
+        out["node_jidoka_threshold"] = _f(
+            [n.jidoka.threshold if n.jidoka and n.kind == "plant" else math.inf for n in nodes]
+        )
+        out["node_jidoka_recover"] = _f(
+            [n.jidoka.recovery_probability if n.jidoka else 1.0 for n in nodes]
+        )
+    else:
+        out["node_jidoka_threshold"] = _f([])
+        out["node_jidoka_recover"] = _f([])
+    threshold = out["node_jidoka_threshold"]
+    out["pos_jidoka"] = np.array(
+        [bool(threshold.shape[0]) and threshold[n] != math.inf for n in fields["pos_node"]],
+        np.bool_,
+    )
+    positions = stock_points(scenario)
+    chosen = [expedite_of(scenario, strategy, at, item) for at, item in positions]
+    if any(e is not None and e.capacity_per_day > 0 for e in chosen):
+        outflow = expected_outflow(scenario, sourcing)
+        trigger = []
+        for (at, item), e in zip(positions, chosen, strict=True):
+            if e is None or e.below_units is None and e.below_days is None:
+                trigger.append(-math.inf)
+            elif e.below_units is not None:
+                trigger.append(float(e.below_units))
+            else:
+                trigger.append(float(e.below_days) * outflow[(at, item)])
+        out.update(
+            pos_exp_capacity=_f([e.capacity_per_day if e else 0.0 for e in chosen]),
+            pos_exp_trigger=_f(trigger),
+            pos_exp_down=np.array([bool(e and e.when_sources_down) for e in chosen], np.bool_),
+            pos_exp_lead=_i([e.lead_time_days if e else 0 for e in chosen]),
+            pos_exp_premium=_f([e.unit_premium if e else 0.0 for e in chosen]),
+        )
+        out["has_expedite"] = True
+        longest = max(e.lead_time_days for e in chosen if e is not None)
+        out["pipeline_len"] = max(int(fields["pipeline_len"]), int(longest) + 1)
+    else:  # [P] all the same (capacity 0: none), so the kernel loads them without a branch
+        P = len(positions)
+        out["has_expedite"] = False
+        out.update(
+            pos_exp_capacity=np.zeros(P),
+            pos_exp_trigger=np.full(P, -math.inf),
+            pos_exp_down=np.zeros(P, np.bool_),
+            pos_exp_lead=np.zeros(P, np.int64),
+            pos_exp_premium=np.zeros(P),
+        )
+    return out

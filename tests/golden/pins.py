@@ -6,6 +6,8 @@ small fixed-seed run; ``tests/test_golden.py`` compares them with ``golden.json`
 
 Regenerate (only when a change is *meant* to alter results, and say so in the commit):
     python -m tests.golden.pins --write
+Pin a newly added scenario file, leaving every existing pin as it is:
+    python -m tests.golden.pins --add-missing
 """
 
 from __future__ import annotations
@@ -64,19 +66,29 @@ def result_hashes(path: Path) -> dict[str, str]:
     return {name: array_hash(ds[name].values) for name in sorted(ds.data_vars)}
 
 
-def compute() -> dict:
+def compute(only: set[str] | None = None) -> dict:
+    """Pins of every shipped scenario, or of those whose key is in ``only``."""
     import resilience
 
     pins = {}
     for path in shipped_scenarios():
         key = path.relative_to(ROOT).as_posix()
+        if only is not None and key not in only:
+            continue
         scenario = resilience.load_scenario(path)
         pins[key] = {"networks": compiled_hashes(scenario), "results": result_hashes(path)}
     return pins
 
 
 if __name__ == "__main__":
-    if "--write" not in sys.argv:
-        sys.exit("usage: python -m tests.golden.pins --write")
-    PINS.write_text(json.dumps(compute(), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {PINS}")
+    if "--write" in sys.argv:
+        PINS.write_text(json.dumps(compute(), indent=1, sort_keys=True) + "\n")
+        print(f"wrote {PINS}")
+    elif "--add-missing" in sys.argv:
+        pinned = json.loads(PINS.read_text())
+        keys = {p.relative_to(ROOT).as_posix() for p in shipped_scenarios()} - set(pinned)
+        pinned.update(compute(keys))
+        PINS.write_text(json.dumps(pinned, indent=1, sort_keys=True) + "\n")
+        print(f"pinned {len(keys)} new scenario(s): {', '.join(sorted(keys)) or 'none'}")
+    else:
+        sys.exit("usage: python -m tests.golden.pins --write | --add-missing")

@@ -33,6 +33,7 @@ import yaml
 
 from tests.validation import exact, exact_variability
 from tests.validation import policy_cases as pc
+from tests.validation import quality_exact as qx
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO_DIR = REPO / "scenarios" / "validation"
@@ -76,6 +77,11 @@ RUNS: dict[str, tuple[int, int]] = {
     "policy-rs": (20_000, 152),
     "policy-lots": (32, 153),
     "policy-lots-b": (32, 154),
+    # issue-14 quality (tests/validation/test_quality.py)
+    "binomial-yield": (4_000, 160),
+    "expedite": (4_000, 161),
+    "jidoka": (4_000, 162),
+    "jidoka-b": (4_000, 163),
 }
 
 ExactFn = Callable[[dict, str], float]
@@ -574,6 +580,15 @@ _TABLE: list[tuple[str, str, str, ExactFn, str, tuple[str, ...], ExactFn | None]
     ("policy_lots",     "policy-lots-b",          "mean_on_hand",  pc.cycle_on_hand,               "trajectory",                  ("rq_lots", "ss_moq"),         None),
     ("policy_lots",     "policy-lots-b",          "orders_placed", pc.cycle_orders,                "trajectory",                  ("rq_lots", "ss_moq"),         None),
     ("policy_lots",     "policy-lots-b",          "order_cost",    pc.cycle_order_cost,            "trajectory",                  ("rq_lots", "ss_moq"),         None),
+    # issue-14 quality: Binomial yield, expediting, jidoka (tests/validation/test_quality.py)
+    ("quality",         "binomial-yield",         "fill_rate",     qx.yield_fill_closed_form, "1 - p (T-1)/T",       ("zero_buffer",),              None),
+    ("quality",         "binomial-yield",         "fill_rate",     qx.yield_fill,         "chain on h: E[min(mu, S-B)]", ("buffer_1",),                 None),
+    ("quality",         "binomial-yield",         "mean_defective_units", qx.yield_defective, "sum_t E[B_t]",          ("zero_buffer", "buffer_1"),   None),
+    ("quality",         "expedite",               "fill_rate",     qx.expedite_fill,      "1 - (mu-c) sum q_{t-1}/(mu T)", ("when_down", "below_units"), None),
+    ("quality",         "expedite",               "mean_expedited_units", qx.expedite_units, "c sum_t q_t",             ("when_down", "below_units"), None),
+    ("quality",         "expedite",               "mean_expedite_cost", qx.expedite_cost, "premium c sum_t q_t",         ("when_down",),                None),
+    ("quality",         "jidoka",                 "mean_line_stop_days", qx.line_stop_days, "chain (I, stopped)",       ("base",),                     None),
+    ("quality",         "jidoka-b",               "mean_line_stop_days", qx.line_stop_days, "chain (I, stopped)",       ("base",),                     None),
 ]
 # fmt: on
 
@@ -832,6 +847,13 @@ def estimate(case: Case) -> Estimate:
         return ratio_estimate(data.lost_units.values, data.demand_units.values)
     if case.metric in ("mean_on_hand", "mean_backlog", "orders_placed", "order_cost"):
         return mean_estimate(data[case.metric].values)
+    if case.metric in (  # issue-14 quality: means over paths of a per-path total
+        "mean_defective_units",
+        "mean_expedited_units",
+        "mean_expedite_cost",
+        "mean_line_stop_days",
+    ):
+        return mean_estimate(data[case.metric.removeprefix("mean_")].values)
     if case.metric == "mean_time_to_survive":
         tts = data.time_to_survive_days.values
         assert not np.isnan(tts).any(), f"{case.name}: a path survived the horizon"

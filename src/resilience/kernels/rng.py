@@ -29,6 +29,10 @@ LANE_SHOCK = 5
 DEMAND_SURGE = 6
 DEMAND = 7
 LEAD_TIME = 8  # issue-14: a stochastic lead time, one draw per lane and day (entity: lane)
+# issue-14 quality: defects and jidoka (docs/model.md, "Quality and jidoka")
+DEFECT = 9  # Binomial defect draw of a lane's shipment (entity: lane)
+QUALITY_INCIDENT = 10  # quality-incident chain (entity: lane, or lanes + node for a plant's)
+JIDOKA = 11  # line-stop recovery chain (entity: node)
 
 
 @njit(inline="always", nogil=True, cache=True)

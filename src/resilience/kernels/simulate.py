@@ -43,7 +43,9 @@ TIME_TO_SURVIVE, SHORTAGE_DURATION, SHORTAGE_START, FIRST_UNMET = 21, 22, 23, 24
 PRODUCED = 25
 # issue-14 policy: orders placed and their fixed cost (0 without ordering policies)
 ORDERS_PLACED, ORDER_COST = 26, 27
-N_PATH_METRICS = 28
+# issue-14 quality: expediting, defects and jidoka
+EXPEDITE_COST, SCRAP_COST, EXPEDITED, DEFECTIVE, LINE_STOP_DAYS = 28, 29, 30, 31, 32
+N_PATH_METRICS = 33
 # Columns of ``node_out`` [paths, nodes, N_NODE_METRICS].
 N_ON_HAND, N_IMPAIRED, N_DEMAND, N_FILLED, N_LOST, N_STOCKOUT = 0, 1, 2, 3, 4, 5
 N_NODE_METRICS = 6
@@ -55,7 +57,7 @@ NODE_BINS = 256
 NODE_FIXED_POINT = 256.0
 
 FILL_BINS = 101
-HIST_CHUNK = 32  # a multiple of LANES, so a chunk of paths is whole groups
+HIST_CHUNK = 128  # a multiple of LANES, so a chunk of paths is whole groups
 # issue-14 policy: a need within this many lots of a whole number of lots is that
 # number (fractional shares leave needs like 40.000000000004 units for 2 lots of 20)
 LOT_EPS = 1e-9
@@ -68,6 +70,9 @@ FILL_FIXED_POINT = 4294967296.0  # 2**32; why these values: resilience.compiler
 ON_HAND_FIXED_POINT = 256.0
 GUIDE_RESOLUTION = 8  # see resilience.compiler
 NEVER = -(2**30)  # "last active" of an entity that never was: before any window
+# issue-14 quality: the units of one shipment drawn as Binomial; the rest of a larger
+# shipment is split at the fixed fraction (it bounds the draw's loop)
+MAX_BINOMIAL_UNITS = 1e7
 
 
 class Keys(NamedTuple):
@@ -147,6 +152,8 @@ class Day(NamedTuple):
     backlog: np.ndarray  # [W]
     dc_short: np.ndarray  # bool [D, W] the dc left demand unmet today
     dc_table: np.ndarray  # int64 [D] the first Poisson table (mask 0) of each dc today
+    served: np.ndarray  # [W] what the dc being served sends out
+    dc_filled: np.ndarray  # [W] of it, today's demand filled
 
 
 class Orders(NamedTuple):
@@ -271,13 +278,18 @@ def simulate_paths(
     orders = _new_orders(net)
     # Histogram bins are recorded per path and added to the [T, bins] histograms a chunk
     # of paths at a time: updating the histograms every day walks ~1 MB per path and
-    # thrashes the L2 cache (measured 1.8x slower).
-    fill_bins = np.zeros((HIST_CHUNK, T), np.int64)
-    on_hand_bins = np.zeros((HIST_CHUNK, T), np.int64)
+    # thrashes the L2 cache (measured 1.8x slower); so does adding them every group (a
+    # walk over both histograms per 32 paths; 128 paths a walk). [T, HIST_CHUNK]: a
+    # day's lanes are contiguous, so _record_day's lane loop stores them as vectors;
+    # int32, so the two fit in the L2 cache beside the histograms.
+    fill_bins = np.zeros((T, HIST_CHUNK), np.int32)
+    on_hand_bins = np.zeros((T, HIST_CHUNK), np.int32)
+    quality = _new_quality(net)
 
     for g in range(0, n_paths, LANES):
         n_real = min(LANES, n_paths - g)
         _set_keys(net, seed, path_start + g, keys)
+        _reset_quality(net, seed, path_start + g, quality)
         state = _initial_state(net)
         totals = _new_totals(net)
         for t in range(T):
@@ -289,16 +301,21 @@ def simulate_paths(
             _update_chains(state.su_active, keys.surge, net.surge_start, net.surge_end, t)
             _track_spells(state.ls_active, state.ls_spell, t)
             _track_spells(state.su_active, state.su_spell, t)
+            _update_quality_chains(net, quality, t)
             # 2. receive; 3. serve, then measure on hand and backlog; 4. order and ship
+            _inspect_arrivals(net, state, quality, t % H)
             _receive(state, totals, t % H)
+            _receive_quality(net, day, state, totals, quality, t % H)
             _serve_demand(net, keys, state, day, totals, t)
             _measure_stock(net, state, day, totals)
             _measure_service(day, totals, t)
             _trace_shortage(net, state, day, totals, t, t >= watch_day)
             _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on_hand_sum)
             _produce(net, state, day, orders, totals, t)
-            _order_and_ship(net, keys, state, day, orders, totals, t % H, t)
+            _order_and_ship(net, keys, state, day, orders, totals, quality, t % H, t)
+            _expedite(net, state, day, orders, totals, quality, t % H)
         _reduce_group(net, state, totals, g, n_real, path_out, node_out)
+        _reduce_quality(quality, g, n_real, path_out)
         _summarise_nodes(totals, n_real, T, node_hi, node_hist, node_sum, node_shortage)
         done = g + n_real
         if done % HIST_CHUNK == 0 or done == n_paths:
@@ -344,6 +361,8 @@ def _new_day(net):
         np.zeros(W),
         np.zeros((net.dc_node.shape[0], W), np.bool_),
         net.dc_table_ptr[:-1].copy(),  # a day without scripted surges
+        np.zeros(W),
+        np.zeros(W),
     )
 
 
@@ -678,6 +697,11 @@ def _draw_demand(net, keys, state, day, j, t):
     dc_keys = keys.demand
     su_active = state.su_active
     dc_demand = day.dc_demand
+    # One scalar lane loop, though the draw is ~30% of a 2-node kernel: split into a
+    # SIMD loop (uniform, guess, first step into scratch rows) and a scalar one for the
+    # rare further steps, under an `if dc_poisson` outside the lane loops, it put
+    # NRT_incref/decref calls back into the day loop (3x slower), with the branch's
+    # arrays bound at the top or inside the branch alike.
     for w in range(LANES):
         mask = 0
         for b in range(n_surges):
@@ -690,6 +714,9 @@ def _draw_demand(net, keys, state, day, j, t):
             start = table_cdf_ptr[table]
             size = (table_cdf_ptr[table + 1] - start) * GUIDE_RESOLUTION
             k = table_guide[start * GUIDE_RESOLUTION + min(int(u * size), size - 1)]
+            # the one step the guess is short by in about 1 draw in 8, as a select: as a
+            # branch it was mispredicted that often; a second step is rarer still
+            k += 1 if table_cdf[start + k] <= u else 0
             while table_cdf[start + k] <= u:
                 k += 1
             dc_demand[w] = float(k + table_lo[table])
@@ -715,40 +742,58 @@ def _serve_dc(net, state, day, totals, j):
     day_filled = day.filled
     stockout = day.stockout
     dc_short = day.dc_short
+    served_row = day.served
+    filled_row = day.dc_filled
     node_acc = totals.node
     consumed_total = totals.consumed
     lost_total = totals.lost
     lost_cost = totals.lost_cost
+    # Branch-free lane loops of few arrays each, so LLVM vectorizes every one (one loop
+    # of all sixteen needed too many run-time alias checks and ran scalar); a value a
+    # loop needs from an earlier one is recomputed by the same operations or passed in
+    # a scratch row (day.served, day.dc_filled). Adding 0.0 to a count >= +0 changes no
+    # bit.
     for w in range(LANES):
         d = dc_demand[w]
         request = d + backlog[p, w] if backorder else d
-        served = _min(
+        served_row[w] = _min(
             _min(request, on_hand[p, w]),
             _outflow_limit(cap_left[n, w], avail[n, w], capacity, request),
         )
+    for w in range(LANES):
+        served = served_row[w]
         on_hand[p, w] -= served
         cap_left[n, w] -= served
         consumed_total[w] += served
-        from_backlog = _min(backlog[p, w], served)
+    for w in range(LANES):
+        d = dc_demand[w]
+        served = served_row[w]
+        queued = backlog[p, w]
+        from_backlog = _min(queued, served)
         # min/max guard float round-off: a day never fills more than its
         # demand and a backlog never goes negative (tests/test_reference.py)
-        filled = _min(d, served - from_backlog)
-        unmet = d - filled
-        if backorder:
-            backlog[p, w] = _max(0.0, request - served)
-        else:
+        filled_row[w] = _min(d, served - from_backlog)
+        request = d + queued
+        backlog[p, w] = _max(0.0, request - served) if backorder else queued
+    if not backorder:
+        for w in range(LANES):
+            unmet = dc_demand[w] - filled_row[w]
             lost_total[w] += unmet
             node_acc[N_LOST, n, w] += unmet
             lost_cost[w] += unmet * lost_margin
+    for w in range(LANES):
+        d = dc_demand[w]
+        filled = filled_row[w]
         node_acc[N_DEMAND, n, w] += d
         node_acc[N_FILLED, n, w] += filled
-        short = unmet > UNIT_EPS
+        node_acc[N_STOCKOUT, n, w] += 1.0 if d - filled > UNIT_EPS else 0.0
+    for w in range(LANES):
+        short = dc_demand[w] - filled_row[w] > UNIT_EPS
         dc_short[j, w] = short
-        if short:
-            stockout[w] = True
-            node_acc[N_STOCKOUT, n, w] += 1.0
-        day_demand[w] += d
-        day_filled[w] += filled
+        stockout[w] |= short
+    for w in range(LANES):
+        day_demand[w] += dc_demand[w]
+        day_filled[w] += filled_row[w]
 
 
 # ----------------------------------------------------------------------------- measure
@@ -805,17 +850,23 @@ def _measure_service(day, totals, t):
     first_disruption = totals.first_disruption
     first_shortage = totals.first_shortage
     recovered = totals.recovered
+    # Short branch-free lane loops of few arrays each, so LLVM vectorizes every one
+    # (one loop of all eleven needed too many run-time alias checks and ran scalar).
+    # Adding 0.0 to a count >= +0 changes no bit.
     for w in range(LANES):
         sum_on_hand[w] += total_on_hand[w]
         sum_backlog[w] += total_backlog[w]
+    for w in range(LANES):
         demand_total[w] += day_demand[w]
         filled_total[w] += day_filled[w]
-        if stockout[w]:
-            stockout_days[w] += 1.0
-            if first_disruption[w] >= 0 and first_shortage[w] < 0:
-                first_shortage[w] = t
-        elif first_shortage[w] >= 0 and recovered[w] < 0:
-            recovered[w] = t
+    for w in range(LANES):
+        stockout_days[w] += 1.0 if stockout[w] else 0.0
+    for w in range(LANES):
+        short = stockout[w]
+        shortage = first_shortage[w]
+        back = recovered[w]
+        first_shortage[w] = t if short & (first_disruption[w] >= 0) & (shortage < 0) else shortage
+        recovered[w] = t if (not short) & (shortage >= 0) & (back < 0) else back
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -889,34 +940,36 @@ def _trace_shortage(net, state, day, totals, t, watching):
 @njit(inline="always", nogil=True, cache=True)
 def _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on_hand_sum):
     """Day t of the real paths of group ``g`` (block-relative index of its first path)
-    into the histogram bins [HIST_CHUNK, T] (B on-hand bins) and the fixed-point daily
-    sums [T]."""
+    into the histogram bins [T, HIST_CHUNK] (B on-hand bins) and the fixed-point daily
+    sums [T]. One branch-free lane loop (selects only) with the day's sums in local
+    integers: it runs as SIMD, and int64 sums are the same in any order."""
     on_hand_max = net.on_hand_max
     day_demand = day.demand
     day_filled = day.filled
     total_on_hand = day.on_hand
+    fill_row = fill_bins[t]
+    on_hand_row = on_hand_bins[t]
+    row0 = g % HIST_CHUNK
+    fill_total = np.int64(0)
+    on_hand_total = np.int64(0)
     for w in range(n_real):
-        row = (g + w) % HIST_CHUNK
-        fill = day_filled[w] / day_demand[w] if day_demand[w] > 0.0 else 1.0
+        demand = day_demand[w]
+        fill = day_filled[w] / demand if demand > 0.0 else 1.0
         # Bin indices are guarded: int() of NaN or inf is undefined, and an index out of
         # [0, bins) would write outside the histogram. NaN (inf/inf from absurd demand)
         # goes to bin 0; every finite value gets the bin it always got
-        # (tests/test_reference.py::test_kernel_guards_histogram_bins).
-        if fill >= 1.0:
-            fill_bins[row, t] = FILL_BINS - 1
-        elif fill > 0.0:
-            fill_bins[row, t] = int(fill * (FILL_BINS - 1))
-        else:
-            fill_bins[row, t] = 0
-        fill_sum[t] += np.int64(round(fill * FILL_FIXED_POINT))
-        x = total_on_hand[w] / on_hand_max * B
-        if x >= B:
-            on_hand_bins[row, t] = B - 1
-        elif x > 0.0:
-            on_hand_bins[row, t] = int(x)
-        else:
-            on_hand_bins[row, t] = 0
-        on_hand_sum[t] += np.int64(round(total_on_hand[w] * ON_HAND_FIXED_POINT))
+        # (tests/test_reference.py::test_kernel_guards_histogram_bins). The selects pick
+        # a guarded value, so an undefined int() in an arm not picked is never used.
+        fill_bin = int(fill * (FILL_BINS - 1)) if fill > 0.0 else 0
+        fill_row[row0 + w] = FILL_BINS - 1 if fill >= 1.0 else fill_bin
+        fill_total += np.int64(round(fill * FILL_FIXED_POINT))
+        stock = total_on_hand[w]
+        x = stock / on_hand_max * B
+        stock_bin = int(x) if x > 0.0 else 0
+        on_hand_row[row0 + w] = B - 1 if x >= B else stock_bin
+        on_hand_total += np.int64(round(stock * ON_HAND_FIXED_POINT))
+    fill_sum[t] += fill_total
+    on_hand_sum[t] += on_hand_total
 
 
 # ----------------------------------------------------------------------------- 4a. produce
@@ -975,7 +1028,7 @@ def _produce(net, state, day, orders, totals, t):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _order_and_ship(net, keys, state, day, orders, totals, slot, t):
+def _order_and_ship(net, keys, state, day, orders, totals, quality, slot, t):
     """Replenish every stock point, nodes in processing order (each before the nodes
     that supply it) and a node's stock points in BOM order; ``slot`` is today's pipeline
     slot. A lane a scripted event closes today has no capacity."""
@@ -1010,6 +1063,7 @@ def _order_and_ship(net, keys, state, day, orders, totals, slot, t):
                 _allocate(net, p, orders)
                 _take(net, p, state, day, orders, totals)
                 _deliver(net, keys, p, state, orders, totals, slot, t)
+                _ship_defects(net, keys, p, state, orders, totals, quality, slot, t)
                 if policies:
                     _count_order(net, p, orders, totals)
 
@@ -1317,6 +1371,404 @@ def _count_order(net, p, orders, totals):
         order_cost[w] += cost if placed else 0.0
 
 
+# ----------------------------------------------------------------------------- issue-14 quality
+#
+# Expediting, defects and jidoka (docs/model.md, "Expediting" and "Quality and jidoka").
+# Every array of these features has a 0-length first dimension when the strategy does not
+# use it, so each step below reads a shape once and returns: a network without them runs
+# the loops it ran before they existed.
+
+
+class Quality(NamedTuple):
+    """Keys, state and totals of expediting, defects and jidoka of one group."""
+
+    defect_key: np.ndarray  # uint64 [A', W] Binomial draws of each lane (A' = 0: none)
+    incident_key: np.ndarray  # uint64 [E, W] quality-incident chain of each defect entry
+    jidoka_key: np.ndarray  # uint64 [N', W] line-stop recovery chain (N' = 0: no jidoka)
+    incident: np.ndarray  # bool [E, W] incident active today
+    line_stop: np.ndarray  # bool [N', W] the plant's line is stopped today
+    jid_in: np.ndarray  # [N', W] units received at the plant since its last check
+    jid_bad: np.ndarray  # [N', W] defective units among them
+    bad_pipe: np.ndarray  # [H', P, W] defective units among each pipeline slot's arrivals
+    scrap_pipe: np.ndarray  # [H', P, W] their scrap cost
+    expedited: np.ndarray  # [W] (the [W] rows: sums over days)
+    expedite_cost: np.ndarray
+    defective: np.ndarray
+    scrap_cost: np.ndarray
+    line_stop_days: np.ndarray
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _new_quality(net):
+    """Zeroed quality keys, state and totals of a group (0-length rows without the features)."""
+    W = LANES
+    A = net.lane_defect.shape[0]
+    E = net.defect_fraction.shape[0]
+    NJ = net.node_jidoka_threshold.shape[0]
+    H = net.pipeline_len if A > 0 else 0
+    P = net.pos_node.shape[0]
+    return Quality(
+        np.zeros((A, W), np.uint64),
+        np.zeros((E, W), np.uint64),
+        np.zeros((NJ, W), np.uint64),
+        np.zeros((E, W), np.bool_),
+        np.zeros((NJ, W), np.bool_),
+        np.zeros((NJ, W)),
+        np.zeros((NJ, W)),
+        np.zeros((H, P, W)),
+        np.zeros((H, P, W)),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+        np.zeros(W),
+    )
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _reset_quality(net, seed, first_path, quality):
+    """Keys of the group starting at global path ``first_path``; state and totals zeroed."""
+    defect_key = quality.defect_key
+    incident_key = quality.incident_key
+    jidoka_key = quality.jidoka_key
+    defect_entity = net.defect_entity
+    for w in range(LANES):
+        pkey = rng.path_key(seed, first_path + w)
+        for a in range(defect_key.shape[0]):
+            defect_key[a, w] = rng.stream_key(pkey, rng.DEFECT, a)
+        for e in range(incident_key.shape[0]):
+            incident_key[e, w] = rng.stream_key(pkey, rng.QUALITY_INCIDENT, defect_entity[e])
+        for n in range(jidoka_key.shape[0]):
+            jidoka_key[n, w] = rng.stream_key(pkey, rng.JIDOKA, n)
+    quality.incident[:] = False
+    quality.line_stop[:] = False
+    quality.jid_in[:] = 0.0
+    quality.jid_bad[:] = 0.0
+    quality.bad_pipe[:] = 0.0
+    quality.scrap_pipe[:] = 0.0
+    quality.expedited[:] = 0.0
+    quality.expedite_cost[:] = 0.0
+    quality.defective[:] = 0.0
+    quality.scrap_cost[:] = 0.0
+    quality.line_stop_days[:] = 0.0
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _update_quality_chains(net, quality, t):
+    """Step 1, after the demand surges: each defect entry's incident chain, then each
+    stopped line's recovery chain (a stop ends w.p. node_jidoka_recover)."""
+    incident = quality.incident
+    incident_key = quality.incident_key
+    defect_inc_start = net.defect_inc_start
+    defect_inc_end = net.defect_inc_end
+    line_stop = quality.line_stop
+    jidoka_key = quality.jidoka_key
+    node_jidoka_recover = net.node_jidoka_recover
+    node_jidoka_threshold = net.node_jidoka_threshold
+    for e in range(incident.shape[0]):
+        start_p = defect_inc_start[e]
+        end_p = defect_inc_end[e]
+        for w in range(LANES):
+            incident[e, w] = _chain_step(
+                incident[e, w], rng.uniform(incident_key[e, w], t), start_p, end_p
+            )
+    for n in range(line_stop.shape[0]):
+        if node_jidoka_threshold[n] == np.inf:
+            continue
+        recover_p = node_jidoka_recover[n]
+        for w in range(LANES):
+            stopped = line_stop[n, w]
+            u = rng.uniform(jidoka_key[n, w], t)
+            line_stop[n, w] = stopped & (not (u < recover_p))
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _inspect_arrivals(net, state, quality, slot):
+    """Step 2, before _receive: each jidoka plant counts today's arrivals at its component
+    stock points and the defective units among them (its check follows _receive)."""
+    jid_in = quality.jid_in
+    node_jidoka_threshold = net.node_jidoka_threshold
+    node_pos_ptr = net.node_pos_ptr
+    pipe = state.pipe
+    bad_pipe = quality.bad_pipe
+    jid_bad = quality.jid_bad
+    defects = bad_pipe.shape[0] > 0
+    for n in range(jid_in.shape[0]):
+        if node_jidoka_threshold[n] == np.inf:
+            continue
+        for p in range(node_pos_ptr[n], node_pos_ptr[n + 1]):
+            for w in range(LANES):
+                jid_in[n, w] += pipe[slot, p, w]
+            if defects:
+                for w in range(LANES):
+                    jid_bad[n, w] += bad_pipe[slot, p, w]
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _receive_quality(net, day, state, totals, quality, slot):
+    """Step 2, after _receive: scrap the defective part of today's arrivals (found at
+    receipt, they never enter stock); then each jidoka plant compares the defect fraction
+    of what it received since its last check with its threshold: above it, the line
+    stops (or stays stopped), and a stopped line has availability 0 for the day."""
+    bad_pipe = quality.bad_pipe
+    scrap_pipe = quality.scrap_pipe
+    on_hand = state.on_hand
+    defective = quality.defective
+    scrap_cost = quality.scrap_cost
+    consumed_total = totals.consumed
+    line_stop = quality.line_stop
+    node_jidoka_threshold = net.node_jidoka_threshold
+    jid_in = quality.jid_in
+    jid_bad = quality.jid_bad
+    line_stop_days = quality.line_stop_days
+    avail = day.avail
+    cap_left = day.cap_left
+    for p in range(bad_pipe.shape[1] if bad_pipe.shape[0] > 0 else 0):
+        for w in range(LANES):
+            bad = bad_pipe[slot, p, w]
+            on_hand[p, w] -= bad
+            defective[w] += bad
+            consumed_total[w] += bad
+            scrap_cost[w] += scrap_pipe[slot, p, w]
+            bad_pipe[slot, p, w] = 0.0
+            scrap_pipe[slot, p, w] = 0.0
+    for n in range(line_stop.shape[0]):
+        threshold = node_jidoka_threshold[n]
+        if threshold == np.inf:
+            continue
+        for w in range(LANES):
+            received = jid_in[n, w]
+            fraction = jid_bad[n, w] / received if received > 0.0 else 0.0
+            stopped = line_stop[n, w] | (fraction > threshold)
+            line_stop[n, w] = stopped
+            jid_in[n, w] = 0.0
+            jid_bad[n, w] = 0.0
+            avail[n, w] = 0.0 if stopped else avail[n, w]
+            cap_left[n, w] = 0.0 if stopped else cap_left[n, w]
+            line_stop_days[w] += 1.0 if stopped else 0.0
+
+
+@njit(nogil=True, cache=True)
+def _binomial(n, f, chunk, key, t, T):
+    """Binomial(n, f) by inversion, the pmf by the recurrence p_{k+1} = p_k (n - k) / (k +
+    1) x f / (1 - f) from p_0 = (1 - f)^n, summed until it passes u: a loop bounded by
+    the chunk's size. n is split into chunks of ``chunk`` units ((1 - f)^chunk >= e^-600:
+    no underflow), chunk c drawing its uniform at position t + c x T of the lane's stream
+    (0 for f <= 0, n for f >= 1)."""
+    if f <= 0.0 or n <= 0:
+        return 0.0
+    if f >= 1.0:
+        return float(n)
+    r = f / (1.0 - f)
+    total = 0.0
+    c = 0
+    left = n
+    while left > 0:
+        m = chunk if left > chunk else left
+        u = rng.uniform(key, t + c * T)
+        pk = (1.0 - f) ** float(m)
+        cdf = pk
+        k = 0
+        while cdf <= u and k < m:
+            pk *= float(m - k) / float(k + 1) * r
+            k += 1
+            cdf += pk
+        total += float(k)
+        left -= m
+        c += 1
+    return total
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _ship_defects(net, keys, p, state, orders, totals, quality, slot, t):
+    """Step 4, after _deliver of stock point p: the defective part of each source's
+    shipment, on the shipment's arrival day (found at receipt): a fixed fraction of it,
+    or Binomial(whole units, fraction) plus the fraction of the fractional unit; the
+    fraction is the incident's while the lane's incident chain is active. A lead-time-0
+    shipment is inspected at once; a jidoka plant counts it at its next check."""
+    lane_defect = net.lane_defect
+    pos_src_ptr = net.pos_src_ptr
+    src_lane = net.src_lane
+    lane_lead_time = net.lane_lead_time
+    lane_shock_ptr = net.lane_shock_ptr
+    lane_shock_idx = net.lane_shock_idx
+    lshock_extra = net.lshock_extra
+    event_lane_extra = net.event_lane_extra
+    lane_events = event_lane_extra.shape[0] > 0
+    lane_lt_ptr = net.lane_lt_ptr  # a stochastic lead time: the same draw as _deliver's
+    lane_lt_cdf = net.lane_lt_cdf
+    lane_lt_delta = net.lane_lt_delta
+    lead_keys = keys.lead
+    defect_fraction = net.defect_fraction
+    defect_inc_fraction = net.defect_inc_fraction
+    defect_binomial = net.defect_binomial
+    defect_chunk = net.defect_chunk
+    defect_inc_chunk = net.defect_inc_chunk
+    defect_scrap_cost = net.defect_scrap_cost
+    H = net.pipeline_len
+    T = net.horizon
+    ls_active = state.ls_active
+    on_hand = state.on_hand
+    lead = orders.lead
+    ship = orders.ship
+    consumed_total = totals.consumed
+    defect_key = quality.defect_key
+    incident = quality.incident
+    bad_pipe = quality.bad_pipe
+    scrap_pipe = quality.scrap_pipe
+    defective = quality.defective
+    scrap_cost = quality.scrap_cost
+    jid_in = quality.jid_in
+    jid_bad = quality.jid_bad
+    pos_node = net.pos_node
+    pos_jidoka = net.pos_jidoka
+    n = pos_node[p]
+    jidoka = pos_jidoka[p]
+    s0 = pos_src_ptr[p]
+    null = defect_fraction.shape[0] - 1
+    # no early return (a loop of 0 sources instead): steps inlined in this loop keep to
+    # the shape of the others (see _expedite for one that did not, and cost 1.4x)
+    ns = pos_src_ptr[p + 1] - s0 if lane_defect.shape[0] > 0 else 0
+    for s in range(ns):
+        lane = src_lane[s0 + s]
+        e = lane_defect[lane]
+        if e == null and not jidoka:
+            continue  # the null entry: no defects, nobody counting
+        base_lead = lane_lead_time[lane] + (event_lane_extra[t, lane] if lane_events else 0)
+        for w in range(LANES):
+            lead[w] = base_lead
+        # the defective units travel with the shipment: its drawn lead time (the same
+        # uniform of the lane's stream as in _deliver), then the lane shocks' extra days
+        _draw_lead_times(lane_lt_ptr, lane_lt_cdf, lane_lt_delta, lead_keys, lane, lead, t)
+        for f in range(lane_shock_ptr[lane], lane_shock_ptr[lane + 1]):
+            k = lane_shock_idx[f]
+            for w in range(LANES):
+                if ls_active[k, w]:
+                    lead[w] += lshock_extra[k]
+        fraction = defect_fraction[e]
+        inc_fraction = defect_inc_fraction[e]
+        binomial = defect_binomial[e]
+        chunk = defect_chunk[e]
+        inc_chunk = defect_inc_chunk[e]
+        scrap = defect_scrap_cost[e]
+        for w in range(LANES):
+            x = ship[s, w]
+            on_incident = incident[e, w]
+            f = inc_fraction if on_incident else fraction
+            if binomial:
+                whole = math.floor(_min(x, MAX_BINOMIAL_UNITS))
+                drawn = _binomial(
+                    int(whole),
+                    f,
+                    inc_chunk if on_incident else chunk,
+                    defect_key[lane, w],
+                    t,
+                    T,
+                )
+                bad = drawn + (x - whole) * f
+            else:
+                bad = x * f
+            if lead[w] == 0:
+                on_hand[p, w] -= bad
+                defective[w] += bad
+                scrap_cost[w] += bad * scrap
+                consumed_total[w] += bad
+                if jidoka:
+                    jid_in[n, w] += x
+                    jid_bad[n, w] += bad
+            else:
+                arrival = (slot + lead[w]) % H
+                bad_pipe[arrival, p, w] += bad
+                scrap_pipe[arrival, p, w] += bad * scrap
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _expedite(net, state, day, orders, totals, quality, slot):
+    """Step 4, after every stock point's regular shipments (nothing changes a stock
+    point's inventory position after its own turn in _order_and_ship, so this is the IP
+    right after them): in processing order, a stock point whose IP is below its trigger,
+    or (when_sources_down) none of whose regular sources is up today, orders min(S - IP,
+    capacity per day) from its emergency source, which is never down, ships good units
+    and delivers after its own lead time. A pass of its own: inlined per stock point in
+    _order_and_ship's loop this step made the whole kernel 1.4x slower without any
+    expediting (measured on the automotive example)."""
+    processing_order = net.processing_order
+    node_pos_ptr = net.node_pos_ptr
+    pos_src_ptr = net.pos_src_ptr
+    src_lane = net.src_lane
+    src_share = net.src_share
+    lane_src_node = net.lane_src_node
+    pos_exp_capacity = net.pos_exp_capacity
+    pos_exp_trigger = net.pos_exp_trigger
+    pos_exp_down = net.pos_exp_down
+    pos_exp_lead = net.pos_exp_lead
+    pos_exp_premium = net.pos_exp_premium
+    pos_order_up_to = net.pos_order_up_to
+    pos_jidoka = net.pos_jidoka
+    has_expedite = net.has_expedite
+    H = net.pipeline_len
+    on_hand = state.on_hand
+    in_transit = state.in_transit
+    backlog = state.backlog
+    pipe = state.pipe
+    avail = day.avail
+    up_share = orders.up_share
+    shipped_total = totals.shipped
+    received_total = totals.received
+    expedited = quality.expedited
+    expedite_cost = quality.expedite_cost
+    jid_in = quality.jid_in
+    pos_node = net.pos_node
+    for idx in range(processing_order.shape[0] if has_expedite else 0):
+        n = processing_order[idx]
+        for p in range(node_pos_ptr[n], node_pos_ptr[n + 1]):
+            capacity = pos_exp_capacity[p]
+            trigger = pos_exp_trigger[p]
+            when_down = pos_exp_down[p]
+            exp_lead = pos_exp_lead[p]
+            premium = pos_exp_premium[p]
+            S = pos_order_up_to[p]
+            # what a jidoka plant receives at once is counted at its next check
+            jidoka = exp_lead == 0 and pos_jidoka[p]
+            arrival = (slot + exp_lead) % H
+            active = capacity > 0.0
+            s0 = pos_src_ptr[p]
+            up_share[:] = 0.0
+            for s in range(pos_src_ptr[p + 1] - s0 if active else 0):
+                share = src_share[s0 + s]
+                src = lane_src_node[src_lane[s0 + s]]
+                for w in range(LANES):
+                    up_share[w] += share if avail[src, w] > 0.0 else 0.0
+            for w in range(LANES if active else 0):
+                ip = on_hand[p, w] + in_transit[p, w] - backlog[p, w]
+                want = S - ip
+                fire = (ip < trigger) | (when_down & (up_share[w] <= 0.0))
+                x = _min(want, capacity) if fire & (want > 0.0) else 0.0
+                if exp_lead == 0:
+                    on_hand[p, w] += x
+                    received_total[w] += x
+                    if jidoka:
+                        jid_in[pos_node[p], w] += x
+                else:
+                    pipe[arrival, p, w] += x
+                    in_transit[p, w] += x
+                shipped_total[w] += x
+                expedited[w] += x
+                expedite_cost[w] += x * premium
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _reduce_quality(quality, g, n_real, path_out):
+    """The quality totals of the group's real paths into path_out (0 without the features)."""
+    for w in range(n_real):
+        out = path_out[g + w]
+        out[EXPEDITE_COST] = quality.expedite_cost[w]
+        out[SCRAP_COST] = quality.scrap_cost[w]
+        out[EXPEDITED] = quality.expedited[w]
+        out[DEFECTIVE] = quality.defective[w]
+        out[LINE_STOP_DAYS] = quality.line_stop_days[w]
+
+
 # ----------------------------------------------------------------------------- reduce
 
 
@@ -1420,8 +1872,20 @@ def _summarise_nodes(totals, n_real, T, node_hi, node_hist, node_sum, node_short
 
 @njit(inline="always", nogil=True, cache=True)
 def _flush_histograms(fill_bins, on_hand_bins, rows, fill_hist, on_hand_hist):
-    """Add the first ``rows`` paths' bins [HIST_CHUNK, T] to the histograms [T, bins]."""
-    for t in range(fill_bins.shape[1]):
+    """Add the first ``rows`` paths' bins [T, HIST_CHUNK] to the histograms [T, bins].
+    A day's paths mostly share the fill-rate bin of a full day, and increments of one
+    counter wait on each other (store-to-load forwarding): full days are counted in a
+    register and added once."""
+    full_bin = FILL_BINS - 1
+    for t in range(fill_bins.shape[0]):
+        fill_t = fill_bins[t]
+        on_hand_t = on_hand_bins[t]
+        full = 0
         for c in range(rows):
-            fill_hist[t, fill_bins[c, t]] += 1
-            on_hand_hist[t, on_hand_bins[c, t]] += 1
+            b = fill_t[c]
+            if b == full_bin:
+                full += 1
+            else:
+                fill_hist[t, b] += 1
+            on_hand_hist[t, on_hand_t[c]] += 1
+        fill_hist[t, full_bin] += full

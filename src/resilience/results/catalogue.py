@@ -149,6 +149,37 @@ PATH_METRICS: tuple[tuple[str, str, str, str], ...] = (
         "Ordering cost",
         "Fixed cost per order placed x orders placed, per stock point.",
     ),
+    # issue-14 quality: expediting, defects and jidoka (0 when the scenario has none)
+    (
+        "expedite_cost",
+        "currency",
+        "Expedite cost",
+        "Unit premium x units ordered from the emergency sources (their whole cost: not in purchase_cost).",
+    ),
+    (
+        "scrap_cost",
+        "currency",
+        "Scrap cost",
+        "Scrap cost per unit x defective units found at receipt.",
+    ),
+    (
+        "expedited_units",
+        "units",
+        "Expedited units",
+        "Units ordered from the emergency sources (counted in units_shipped and, once arrived, units_received).",
+    ),
+    (
+        "defective_units",
+        "units",
+        "Defective units",
+        "Defective units found at receipt and scrapped (counted in units_received and units_consumed; they never enter stock).",
+    ),
+    (
+        "line_stop_days",
+        "days",
+        "Line-stop days",
+        "Plant-days with the line stopped by jidoka (a stopped plant ships nothing), summed over plants.",
+    ),
 )
 
 NODE_METRICS: tuple[tuple[str, str, str, str], ...] = (
@@ -186,7 +217,7 @@ DERIVED_METRICS: tuple[tuple[str, str, str, str], ...] = (
         "total_cost",
         "currency",
         "Total cost",
-        "purchase + holding + lost sales + backlog + qualification + ordering cost.",
+        "purchase + holding + lost sales + backlog + qualification + ordering + expedite + scrap cost.",
     ),
 )
 
@@ -197,6 +228,9 @@ COST_PARTS = (
     "backlog_cost",
     "qualification_cost",
     "order_cost",  # issue-14 policy
+    # issue-14 quality
+    "expedite_cost",
+    "scrap_cost",
 )
 
 

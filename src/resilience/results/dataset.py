@@ -53,6 +53,9 @@ COST_COLUMNS = (
     kernel.BACKLOG_COST,
     kernel.QUALIFICATION,
     kernel.ORDER_COST,  # issue-14 policy: 0 without order costs, so no sum changes
+    # issue-14 quality
+    kernel.EXPEDITE_COST,
+    kernel.SCRAP_COST,
 )
 
 
@@ -284,6 +287,8 @@ def derived_variables(path_out) -> dict[str, np.ndarray]:
     """
     demand = path_out[..., kernel.DEMAND]
     filled = path_out[..., kernel.FILLED]
+    # numpy adds column 0 to the sequential sum of the others while they are fewer than
+    # 8 (pairwise beyond): parts that are 0 leave today's bits unchanged up to 8 parts
     total_cost = path_out[..., list(COST_COLUMNS)].sum(axis=-1)
     return {"fill_rate": fill_rate(demand, filled), "total_cost": total_cost}
 

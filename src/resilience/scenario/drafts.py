@@ -15,6 +15,7 @@ from typing import Any
 from resilience.scenario.model import (
     DemandSurge,
     Event,
+    Expedite,
     Lane,
     LaneShock,
     Region,
@@ -166,3 +167,4 @@ class Drafts:
     strategies: tuple[StrategyDraft, ...]
     events: tuple[EventDraft, ...] = ()
     random_disruptions: Any = True
+    expedite: tuple[Expedite, ...] = ()  # issue-14 quality

@@ -82,6 +82,56 @@ class Production:
     initial_stock: float = 0.0  # finished goods on hand at day -1
 
 
+# issue-14 quality: defects, jidoka and expediting (docs/model.md, "Quality and jidoka",
+# "Expediting")
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A quality-incident chain: starts w.p. ``start_probability`` a day, ends w.p.
+    ``end_probability``; while it lasts the defect fraction is ``fraction``."""
+
+    start_probability: float
+    end_probability: float
+    fraction: float
+
+
+@dataclass(frozen=True)
+class Defects:
+    """Defective share of the shipments of a lane (or of everything a plant ships):
+    found at receipt and scrapped at ``scrap_cost_per_unit``."""
+
+    fraction: float
+    binomial: bool = False  # Binomial per day's shipment instead of the fixed share
+    incident: Incident | None = None
+    scrap_cost_per_unit: float = 0.0
+
+
+@dataclass(frozen=True)
+class Jidoka:
+    """A plant stops its line when the day's incoming defect fraction exceeds
+    ``threshold``; a stop ends w.p. ``recovery_probability`` a day."""
+
+    threshold: float
+    recovery_probability: float
+
+
+@dataclass(frozen=True)
+class Expedite:
+    """An emergency source of the stock point (``at``, ``item``; item None: every item
+    stocked at ``at``). ``capacity_per_day`` 0 means none (how a strategy switches a
+    scenario's expediting off)."""
+
+    at: str
+    item: str | None = None
+    lead_time_days: int = 0
+    unit_premium: float = 0.0
+    capacity_per_day: float = math.inf
+    below_days: float | None = None  # trigger: IP below this many days of mean outflow
+    below_units: float | None = None  # trigger: IP below this many units
+    when_sources_down: bool = False
+
+
 @dataclass(frozen=True)
 class Node:
     name: str
@@ -97,6 +147,9 @@ class Node:
     backlog_penalty_per_unit_day: float = 0.0  # dc: cost per backlogged unit-day
     ttr_days: int | None = None  # time-to-recover of a full outage (resilience stress input)
     production: Production | None = None  # plant only; None: pull (make to order)
+    # issue-14 quality
+    defects: Defects | None = None  # plant: the defects of everything it ships
+    jidoka: Jidoka | None = None  # plant only
 
 
 @dataclass(frozen=True)
@@ -127,6 +180,7 @@ class Lane:
     unit_cost: float = 0.0
     qualification_cost_per_day: float = 0.0  # fixed cost per day while a strategy uses the lane
     lead_time: LeadTime | None = None  # issue-14 stochastic lead time; None: deterministic
+    defects: Defects | None = None  # issue-14 quality (overrides its source plant's)
 
     @property
     def key(self) -> str:
@@ -261,6 +315,7 @@ class Strategy:
     random_disruptions: bool | None = None  # None: the scenario's setting
     # issue-14 push: plant name -> its production under this strategy (over the node's)
     production: dict[str, Production] = field(default_factory=dict)
+    expedite: tuple[Expedite, ...] = ()  # issue-14 quality: replace the scenario's entries
 
 
 @dataclass(frozen=True)
@@ -282,6 +337,7 @@ class Scenario:
     strategies: tuple[Strategy, ...] = (Strategy("base"),)
     events: tuple[Event, ...] = ()  # scripted events (every strategy), in file order
     random_disruptions: bool = True  # False: random processes have no effect (still drawn)
+    expedite: tuple[Expedite, ...] = ()  # issue-14 quality: emergency sources
     # The first day from which `first_unmet_day` looks for unmet demand. Not a file key:
     # `resilience stress` sets it to the outage start (dataclasses.replace).
     watch_day: int = 0

@@ -13,7 +13,13 @@ import math
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from resilience.scenario import read_entries, read_events, read_production, read_variability
+from resilience.scenario import (
+    read_entries,
+    read_events,
+    read_production,
+    read_quality,
+    read_variability,
+)
 from resilience.scenario.drafts import (
     Drafts,
     LaneDraft,
@@ -79,11 +85,19 @@ TOP_KEYS = (
     "strategies",
     "events",
     "random_disruptions",
+    "expedite",  # issue-14 quality
 )
 _COMMON_NODE_KEYS = ("kind", "region", "item", "capacity_per_day", "outage", "ttr_days")
 NODE_KEYS = {
     "supplier": _COMMON_NODE_KEYS,
-    "plant": (*_COMMON_NODE_KEYS, "bom", "holding_cost_per_unit_day", "production"),
+    "plant": (
+        *_COMMON_NODE_KEYS,
+        "bom",
+        "holding_cost_per_unit_day",
+        "production",
+        "defects",
+        "jidoka",
+    ),
     "dc": (
         *_COMMON_NODE_KEYS,
         "demand",
@@ -119,6 +133,7 @@ LANE_KEYS = (
     "unit_cost",
     "capacity_per_day",
     "qualification_cost_per_day",
+    "defects",  # issue-14 quality
 )
 REGION_SHOCK_KEYS = ("name", *read_entries.SHOCK_RATE_KEYS, "capacity_fraction")
 TTR_DAYS = read_events.DURATION  # whole days >= 1
@@ -155,6 +170,8 @@ def read_document(data: Any, errors: Errors) -> Drafts | None:
     random_disruptions = read_events.read_random(r, data, "")
     strategies = read_events.read_strategy_events(r, data, strategies, nodes, lanes, region_names)
     strategies = read_production.read_strategy_production(r, data, strategies, nodes)
+    expedite = read_quality.read_expedite(r, data, "", nodes)
+    strategies = read_quality.read_strategy_expedite(r, data, strategies, nodes)
     defined = [s.strategy.name for s in strategies]
     if isinstance(baseline, str) and baseline and defined and baseline not in defined:
         r.error(
@@ -179,6 +196,7 @@ def read_document(data: Any, errors: Errors) -> Drafts | None:
         strategies=strategies,
         events=events,
         random_disruptions=random_disruptions,
+        expedite=expedite,
     )
 
 
@@ -319,6 +337,7 @@ def read_node(
         fields["holding_cost_per_unit_day"] = r.value(
             node, "holding_cost_per_unit_day", place, COST, default=0.0
         )
+    fields.update(read_quality.read_node_quality(r, node, place, kind))
     ok = item is not _BAD
     return NodeDraft(kind, item if ok else None, ok, bom, demand, fields)
 
@@ -467,6 +486,7 @@ def read_lanes(r: Reader, data: Mapping[Any, Any], names: NodeNames) -> LaneDraf
             "qualification_cost_per_day": r.value(
                 lane, "qualification_cost_per_day", place, COST, default=0.0
             ),
+            "defects": read_quality.read_defects(r, lane, place),
         }
         if source is None or destination is None:
             complete = False

@@ -62,6 +62,7 @@ STRATEGY_KEYS = (
     "events",
     "random_disruptions",
     "production",  # issue-14 push: read by resilience.scenario.read_production
+    "expedite",  # issue-14 quality: read by resilience.scenario.read_quality
 )
 
 _EntryReader = Callable[[Reader, NodeNames, Mapping[Any, Any], str], EntryDraft]

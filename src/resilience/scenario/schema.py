@@ -172,6 +172,7 @@ def _build(drafts: Drafts, items: Mapping[str, str]) -> Scenario:
         strategies=tuple(s.strategy for s in drafts.strategies) or (Strategy("base"),),
         events=tuple(e.event for e in drafts.events),  # type: ignore[misc]
         random_disruptions=drafts.random_disruptions is not False,
+        expedite=drafts.expedite,
     )
 
 

@@ -9,7 +9,7 @@ from resilience.cli.examples import shipped_examples
 
 EXAMPLE = resilience.__file__.rsplit("/", 1)[0] + "/examples/lean-levers.yaml"
 PATHS = 320
-STRATEGIES = ("lean_kanban", "mass_production", "jit_minimal", "jic_buffers", "heijunka")
+STRATEGIES = ("lean_kanban", "mass_production", "jit_expedite", "jic_buffers", "heijunka")
 
 
 @pytest.fixture(scope="module")
@@ -52,14 +52,31 @@ def test_strategies_pull_their_levers(result):
     # only the push strategies make ahead of orders; pull plants make to order
     for strategy in ("mass_production", "heijunka"):
         assert mean(ds, "units_produced", strategy) > 0
-    for strategy in ("lean_kanban", "jit_minimal", "jic_buffers"):
+    for strategy in ("lean_kanban", "jit_expedite", "jic_buffers"):
         assert mean(ds, "units_produced", strategy) == 0
     # days of cover hold more than kanban and lose less; the thinnest buffers lose most
     assert mean(ds, "mean_on_hand", "jic_buffers") > mean(ds, "mean_on_hand", "lean_kanban")
     assert mean(ds, "lost_units", "jic_buffers") < mean(ds, "lost_units", "lean_kanban")
-    assert mean(ds, "mean_on_hand", "jit_minimal") < mean(ds, "mean_on_hand", "lean_kanban")
+    assert mean(ds, "mean_on_hand", "jit_expedite") < mean(ds, "mean_on_hand", "lean_kanban")
     # level production carries the winter surplus into the spring peak that a fixed
     # kanban level, sized on the yearly average, runs short in
     assert mean(ds, "lost_units", "heijunka") < 0.7 * mean(ds, "lost_units", "lean_kanban")
     # ordering is paid per order: kanban pays many small order costs, campaigns few
     assert mean(ds, "order_cost", "mass_production") < mean(ds, "order_cost", "lean_kanban")
+
+
+def test_quality_and_expediting_levers(result):
+    ds = result
+    # only jit_expedite has emergency sources, and they are used (outages happen)
+    assert mean(ds, "expedited_units", "jit_expedite") > 0
+    assert mean(ds, "expedite_cost", "jit_expedite") > 0
+    for strategy in STRATEGIES:
+        if strategy != "jit_expedite":
+            assert mean(ds, "expedited_units", strategy) == 0
+    # the frame lane ships defects in every strategy; jidoka at the plant stops the
+    # line on the incident batches, most where frames arrive daily in small lots
+    for strategy in STRATEGIES:
+        assert mean(ds, "defective_units", strategy) > 0
+        assert mean(ds, "scrap_cost", strategy) > 0
+    for strategy in ("lean_kanban", "jit_expedite", "jic_buffers", "heijunka"):
+        assert mean(ds, "line_stop_days", strategy) > 0

@@ -33,6 +33,7 @@ SHIPPED = [
     "automotive.yaml",
     "automotive-sweep.yaml",
     "automotive-optimize.yaml",
+    "lean-levers.yaml",
     "two-tier.yaml",
     "risk_curves.ipynb",
 ]

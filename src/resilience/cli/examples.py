@@ -17,6 +17,7 @@ DESCRIPTIONS = {
     "automotive.yaml": "car maker, EU and NA plants, single-sourced chips; 4 strategies",
     "automotive-sweep.yaml": "sweep grid on automotive.yaml: chip buffer days x shock severity",
     "automotive-optimize.yaml": "optimisation on automotive.yaml: least cost at P95 lost cars <= target",
+    "lean-levers.yaml": "e-bike maker: kanban, mass production, heijunka, expediting, buffers; quality",
     "two-tier.yaml": "small two-tier network: the example of the scenario-format docs",
     "risk_curves.ipynb": "notebook: the decision summary, cost-risk frontier, risk curves",
 }

@@ -29,10 +29,6 @@ from resilience.sweeps import merge_point_shards
 __all__ = ["merge_shards", "merge_stress_paths", "open_shards"]
 
 
-def _describe(path: Path, ds: xr.Dataset) -> str:
-    return f"{path} ({ds.attrs.get('scenario_name', '?')}, seed {ds.attrs.get('seed', '?')})"
-
-
 def _check_same_run(shards: list[tuple[Path, xr.Dataset]]) -> None:
     first_path, first = shards[0]
     fields = (
@@ -157,8 +153,9 @@ def _check_same_stress(shards: list[tuple[Path, xr.Dataset]]) -> None:
                 )
 
 
-def merge_paths(shards: list[xr.Dataset]) -> xr.Dataset:
-    """Shards of one run (split by paths, in order) -> the whole run's dataset."""
+def _joined_paths(shards: list[xr.Dataset], whole: str) -> xr.Dataset:
+    """The per-path variables of ``shards`` joined along ``path``, after checking that
+    the shards follow each other from path 0 and cover all of ``whole``'s paths."""
     total = int(shards[0].attrs["total_paths"])
     expected = 0
     for ds in shards:
@@ -169,9 +166,9 @@ def merge_paths(shards: list[xr.Dataset]) -> xr.Dataset:
             )
         expected += ds.sizes["path"]
     if expected != total:
-        raise ResultsError(f"shards hold {expected} paths, the run has {total}")
+        raise ResultsError(f"shards hold {expected} paths, {whole} has {total}")
     per_path = [k for k, v in shards[0].data_vars.items() if "path" in v.dims]
-    merged = xr.concat(
+    return xr.concat(
         [ds[per_path] for ds in shards],
         dim="path",
         data_vars="all",
@@ -179,6 +176,12 @@ def merge_paths(shards: list[xr.Dataset]) -> xr.Dataset:
         compat="override",
         join="exact",
     )
+
+
+def merge_paths(shards: list[xr.Dataset]) -> xr.Dataset:
+    """Shards of one run (split by paths, in order) -> the whole run's dataset."""
+    total = int(shards[0].attrs["total_paths"])
+    merged = _joined_paths(shards, "the run")
 
     def added(name):
         return sum(np.asarray(ds[name].values) for ds in shards)  # int64: exact
@@ -220,25 +223,8 @@ def merge_stress_paths(
     per-path figures joined along ``path``, the per-node inputs (TTRs) of the first, and
     ``summarise`` (resilience.stress.summarise_stress) of the whole."""
     total = int(shards[0].attrs["total_paths"])
-    expected = 0
-    for ds in shards:
-        start = int(ds.attrs["path_start"])
-        if start != expected:
-            raise ResultsError(
-                f"shard {ds.attrs['shard']} starts at path {start}, expected {expected}"
-            )
-        expected += ds.sizes["path"]
-    if expected != total:
-        raise ResultsError(f"shards hold {expected} paths, the stress test has {total}")
-    per_path = [k for k, v in shards[0].data_vars.items() if "path" in v.dims]
-    merged = xr.concat(
-        [ds[per_path] for ds in shards],
-        dim="path",
-        data_vars="all",
-        coords="minimal",
-        compat="override",
-        join="exact",
-    ).load()  # in memory before any sum: the summaries add in one order, as unsharded
+    # in memory before any sum: the summaries add in one order, as unsharded
+    merged = _joined_paths(shards, "the stress test").load()
     for name, var in shards[0].data_vars.items():
         if "path" not in var.dims:
             merged[name] = var.load()

@@ -111,20 +111,22 @@ def order_costs(scenario: Scenario, strategy: Strategy) -> dict[tuple[str, str],
     """The fixed cost per order of every stock point: the first ``stock`` entry that
     sets ``order_cost`` for it, the strategy's entries before the scenario's (its own
     chain: a strategy that changes the policy keeps the stock point's order cost)."""
+    # the first entry setting a cost per (at, item), an item of None matching every item:
+    # indexed once, not scanned per stock point (12,000 stock points took 88 s)
+    firsts = []
+    for entries in (strategy.stock, scenario.stock):
+        first: dict[tuple[str, str | None], int] = {}
+        for i, e in enumerate(entries):
+            if e.order_cost is not None:
+                first.setdefault((e.at, e.item), i)
+        firsts.append((entries, first))
     costs = {}
     for at, item in stock_points(scenario):
         cost = 0.0
-        for entries in (strategy.stock, scenario.stock):
-            hit = next(
-                (
-                    e
-                    for e in entries
-                    if e.at == at and e.item in (item, None) and e.order_cost is not None
-                ),
-                None,
-            )
-            if hit is not None:
-                cost = float(hit.order_cost)  # type: ignore[arg-type]
+        for entries, first in firsts:
+            hits = [first[k] for k in ((at, item), (at, None)) if k in first]
+            if hits:
+                cost = float(entries[min(hits)].order_cost)  # type: ignore[arg-type]
                 break
         costs[(at, item)] = cost
     return costs

@@ -67,20 +67,8 @@ def histogram_quantiles(hist: np.ndarray, edges: np.ndarray, qs=BANDS) -> np.nda
 
     hist [..., bins] counts; edges [bins + 1]. Returns [..., len(qs)].
     """
-    counts = hist.astype(np.float64)
-    total = counts.sum(axis=-1, keepdims=True)
-    cum = np.cumsum(counts, axis=-1)
-    out = np.empty(hist.shape[:-1] + (len(qs),))
-    for k, q in enumerate(qs):
-        target = q * total
-        idx = np.argmax(cum >= target, axis=-1)[..., None]
-        below = np.take_along_axis(cum - counts, idx, axis=-1)
-        inbin = np.take_along_axis(counts, idx, axis=-1)
-        frac = np.where(inbin > 0, (target - below) / np.where(inbin > 0, inbin, 1), 0.0)
-        lo = edges[idx]
-        hi = edges[idx + 1]
-        out[..., k] = (lo + np.clip(frac, 0, 1) * (hi - lo))[..., 0]
-    return out
+    edges = np.asarray(edges)
+    return row_quantiles(hist, np.broadcast_to(edges, hist.shape[:-1] + edges.shape), qs)
 
 
 def node_bin_edges(hi: np.ndarray) -> np.ndarray:

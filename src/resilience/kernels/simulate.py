@@ -68,7 +68,7 @@ LANES = 32
 UNIT_EPS = 1e-9
 FILL_FIXED_POINT = 4294967296.0  # 2**32; why these values: resilience.compiler
 ON_HAND_FIXED_POINT = 256.0
-GUIDE_RESOLUTION = 8  # see resilience.compiler
+GUIDE_RESOLUTION = 1  # see resilience.compiler
 NEVER = -(2**30)  # "last active" of an entity that never was: before any window
 # issue-14 quality: the units of one shipment drawn as Binomial; the rest of a larger
 # shipment is split at the fixed fraction (it bounds the draw's loop)

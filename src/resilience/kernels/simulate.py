@@ -27,7 +27,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from resilience.kernels import rng
 
@@ -212,6 +215,36 @@ def _outflow_limit(cap_left, avail, capacity, request):
     if avail < 1.0 and capacity == np.inf:
         return avail * request
     return cap_left
+
+
+@intrinsic
+def _prefetch(typingctx, arr, offset):
+    """A hint that the cache line of element ``offset`` of the C-contiguous ``arr`` is
+    written soon (LLVM's prefetch: never faults, changes no value)."""
+    if not isinstance(arr, types.Array) or not isinstance(offset, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        byte_ptr = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        hint = ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, hint, "llvm.prefetch.p0")
+        address = builder.bitcast(builder.gep(data, [args[1]]), byte_ptr)
+        # write, keep in every cache level, data
+        builder.call(fn, [address, i32(1), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, offset), codegen
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _prefetch_row(arr, offset):
+    """Prefetch the LANES float64 values from element ``offset`` of ``arr`` on: 256 bytes,
+    five cache lines at most however the row is aligned."""
+    for k in range(0, LANES, 8):
+        _prefetch(arr, offset + k)
+    _prefetch(arr, offset + LANES - 1)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -1048,8 +1081,11 @@ def _order_and_ship(net, keys, state, day, orders, totals, quality, slot, t):
         capacity = 0.0 if lane_events and event_lane_closed[t, a] else lane_capacity[a]
         for w in range(LANES):
             lane_left[a, w] = capacity
-    for idx in range(processing_order.shape[0]):
+    n_nodes = processing_order.shape[0]
+    for idx in range(n_nodes):
         n = processing_order[idx]
+        if idx + 1 < n_nodes:
+            _prefetch_stock_points(net, state, processing_order[idx + 1], slot)
         for p in range(node_pos_ptr[n], node_pos_ptr[n + 1]):
             S = pos_order_up_to[p]
             orders_any = False
@@ -1066,6 +1102,33 @@ def _order_and_ship(net, keys, state, day, orders, totals, quality, slot, t):
                 _ship_defects(net, keys, p, state, orders, totals, quality, slot, t)
                 if policies:
                     _count_order(net, p, orders, totals)
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _prefetch_stock_points(net, state, n, slot):
+    """Prefetch the rows that replenishing node n's stock points writes: their on hand,
+    in transit and backlog, and the pipeline slot of their first source's lead time. In a
+    large network these rows are scattered over megabytes and the stock points are visited
+    in processing order, not in memory order: without the hint, writing a shipment into
+    the pipeline waited on memory (a fifth of a 1,024-node kernel). A hint only: it
+    changes no value."""
+    node_pos_ptr = net.node_pos_ptr
+    pos_src_ptr = net.pos_src_ptr
+    src_lane = net.src_lane
+    lane_lead_time = net.lane_lead_time
+    on_hand = state.on_hand
+    in_transit = state.in_transit
+    backlog = state.backlog
+    pipe = state.pipe
+    H = pipe.shape[0]
+    P = on_hand.shape[0]
+    for p in range(node_pos_ptr[n], node_pos_ptr[n + 1]):
+        _prefetch_row(on_hand, p * LANES)
+        _prefetch_row(in_transit, p * LANES)
+        _prefetch_row(backlog, p * LANES)
+        if H > 0 and pos_src_ptr[p + 1] > pos_src_ptr[p]:
+            lead = lane_lead_time[src_lane[pos_src_ptr[p]]]
+            _prefetch_row(pipe, (((slot + lead) % H) * P + p) * LANES)
 
 
 @njit(inline="always", nogil=True, cache=True)

@@ -871,7 +871,7 @@ def main(argv=None) -> int:
         "--cli-paths",
         type=int,
         default=None,
-        help="paths of the CLI run (default: the smallest path count; 0: skip it)",
+        help="paths of the CLI run (default: the largest path count; 0: skip it)",
     )
     ap.add_argument(
         "--scale-nodes",
@@ -918,7 +918,7 @@ def main(argv=None) -> int:
     numpy_paths = args.numpy_paths or min(paths)
     two_node_paths = sized(args.two_node_paths, 1_000_000, 20_000)
     two_node_numpy_paths = sized(args.two_node_numpy_paths, 100_000, 20_000)
-    cli_paths = sized(args.cli_paths, min(paths), min(paths))
+    cli_paths = sized(args.cli_paths, max(paths), max(paths))
     scale_nodes = [int(n) for n in args.scale_nodes.split(",") if n.strip()]
     scale_paths = sized(args.scale_paths, 100_000, 2048)
     rng_paths = sized(args.rng_paths, min(paths), min(paths))

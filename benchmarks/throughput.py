@@ -1040,9 +1040,9 @@ def main(argv=None) -> int:
                         f"{_size(c['bytes_written'])} written, peak {_mib(c['peak_rss_bytes'])}"
                     )
                     row = best.setdefault(n, {"nodes": n, "block_size": size})
-                    for key, m in (("engine", e), ("cli", c)):
-                        if key not in row or m["seconds"] < row[key]["seconds"]:
-                            row[key] = m
+                    for key, result in (("engine", e), ("cli", c)):
+                        if key not in row or result["seconds"] < row[key]["seconds"]:
+                            row[key] = result
         rows = [best[n] for n in scale_nodes]
         scaling = {
             "threads": top_threads,

@@ -281,12 +281,8 @@ def _f(values) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(values, dtype=np.float64).reshape(-1))
 
 
-def _i(values) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(values, dtype=np.int64).reshape(-1))
-
-
-def _i32(values) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(values, dtype=np.int32).reshape(-1))
+def _i(values, dtype=np.int64) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(values, dtype=dtype).reshape(-1))
 
 
 def _ptr(counts) -> np.ndarray:
@@ -561,7 +557,7 @@ def _dc_fields(scenario: Scenario) -> dict[str, np.ndarray]:
         "table_mult": _f(table_mult),
         "table_cdf_ptr": _ptr([len(c) for c in cdf_parts]),
         "table_cdf": _f(table_cdf),
-        "table_guide": _i32(table_guide),
+        "table_guide": _i(table_guide, np.int32),
     }
 
 
@@ -813,7 +809,7 @@ def _event_tables(
         "table_mult": _f(table_mult),
         "table_cdf_ptr": _ptr(lengths),
         "table_cdf": _f(np.concatenate(cdf_parts)),
-        "table_guide": _i32(np.concatenate(guide_parts)),
+        "table_guide": _i(np.concatenate(guide_parts), np.int32),
     }
 
 
@@ -1096,7 +1092,7 @@ def _demand_variation_fields(
         "table_mult": _f(table_mult),
         "table_cdf_ptr": _ptr([len(c) for c in cdf_parts]),
         "table_cdf": _f(np.concatenate(cdf_parts)),
-        "table_guide": _i32(np.concatenate([guide_table(c) for c in cdf_parts])),
+        "table_guide": _i(np.concatenate([guide_table(c) for c in cdf_parts]), np.int32),
         "table_lo": _i(table_lo),
     }
 

@@ -94,7 +94,8 @@ def _chain(active, u, start, end):
 
 def _simulate_chunk(plan: _Plan, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     net = plan.net
-    T, H, N, P = net.horizon, net.pipeline_len, plan.N, plan.P
+    T, N, P = net.horizon, plan.N, plan.P
+    H = int(np.diff(net.pos_pipe_ptr).max())  # one ring as long as the longest
     cap = net.node_capacity
     fail_p = net.node_fail_p
     S = net.pos_order_up_to

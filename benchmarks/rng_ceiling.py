@@ -4,8 +4,8 @@ The kernel draws every random number from a SplitMix64 stream keyed by (seed, pa
 purpose, entity) and read at position ``day`` (``resilience.kernels.rng``). Drawing them
 is work the kernel cannot avoid, so the speed of the draws alone bounds the kernel's
 speed from above: ``draw_loop`` below is a bare njit loop that calls the package's own
-``path_key``, ``stream_key`` and ``uniform`` in the kernel's pattern (groups of 32 paths
-in lockstep; per path every stream key the kernel derives, then per day one uniform per
+``path_key``, ``stream_key`` and ``uniform`` in the kernel's pattern (groups of LANES
+paths in lockstep; per path every stream key the kernel derives, then per day one uniform per
 stream the kernel reads daily) and does nothing else with them but add them up.
 
 ``draws_of(scenario)`` counts them from the scenario's entities, as the kernel does:
@@ -26,9 +26,7 @@ import numpy as np
 from numba import njit
 
 from resilience.kernels import rng
-
-#: paths in lockstep, as in the kernel (resilience.kernels.simulate.LANES)
-LANES = 32
+from resilience.kernels.simulate import LANES  # paths in lockstep, as in the kernel
 
 
 @njit(nogil=True, cache=True)

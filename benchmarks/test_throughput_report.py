@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.throughput import END, START, TARGETS, report, scale_plan, write_readme
+from resilience.kernels.simulate import LANES
 
 MACHINE = {
     "cpu": "Test CPU",
@@ -264,7 +265,7 @@ def test_scale_plan_keeps_node_days_and_whole_blocks_per_thread(quick):
     work = {}
     for nodes in (16, 64, 256, 1024):
         paths, size = scale_plan(nodes, at_16, threads=2, blocks_per_thread=per_thread)
-        assert size % 32 == 0 and 32 <= size <= 4096
+        assert size % LANES == 0 and LANES <= size <= 4096
         blocks, rest = divmod(paths, size)
         assert rest == 0 and blocks % 2 == 0 and blocks >= 2 * per_thread
         work[nodes] = paths * nodes

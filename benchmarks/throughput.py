@@ -770,10 +770,12 @@ def _scaling_section(scaling: dict, lines: list[str]) -> list[str]:
 
 
 def _rng_section(rng: list[dict], lines: list[str]) -> None:
+    from resilience.kernels.simulate import LANES
+
     lines.append(
         "RNG ceiling: the kernel's keyed random draws alone (`benchmarks/rng_ceiling.py`: a "
         "bare njit loop calling `resilience.kernels.rng`'s path_key, stream_key and uniform "
-        "in the kernel's pattern, 32 paths in lockstep, one thread), as many stream keys "
+        f"in the kernel's pattern, {LANES} paths in lockstep, one thread), as many stream keys "
         "per path and uniforms per path-day as the kernel makes for the scenario, against "
         "the kernel's node-days/s per thread."
     )
@@ -811,13 +813,15 @@ def write_readme(text: str, path: Path = README) -> None:
 def scale_plan(nodes: int, paths_at_16: int, threads: int, blocks_per_thread: int) -> tuple:
     """(paths, block size) for a generated network of ``nodes`` nodes: about
     ``paths_at_16 x 16 / nodes`` paths (the same node-days at every size), in blocks of a
-    multiple of 32 paths (at most the engine's default), a whole number of blocks per
-    thread (at least ``blocks_per_thread``), so no thread idles at the end."""
+    multiple of the kernel's LANES paths (no group runs partly empty; at most the engine's
+    default), a whole number of blocks per thread (at least ``blocks_per_thread``), so no
+    thread idles at the end."""
     from resilience.engine import DEFAULT_BLOCK_SIZE
+    from resilience.kernels.simulate import LANES
 
     target = max(1, paths_at_16 * 16 // nodes)
     per_block = target / (blocks_per_thread * threads)
-    size = min(DEFAULT_BLOCK_SIZE, max(32, 32 * round(per_block / 32)))
+    size = min(DEFAULT_BLOCK_SIZE, max(LANES, LANES * round(per_block / LANES)))
     per_thread = max(blocks_per_thread, round(target / (size * threads)))
     return size * per_thread * threads, size
 

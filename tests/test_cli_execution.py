@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from resilience.kernels.simulate import LANES
 from tests.test_scheduler_probe import serve_once
 
 CLI = [sys.executable, "-c", "from resilience.cli import main; main()"]
@@ -49,7 +50,7 @@ def test_absurd_worker_counts_are_refused_up_front(two_tier_path):
 def test_a_tiny_block_size_warns_but_gives_the_same_result(two_tier_path, tmp_path):
     small = cli("run", two_tier_path, "--paths", 40, "--block-size", 8, "-s", "jit")
     assert small.returncode == 0, small.stderr
-    assert "block size 8 is below 32" in small.stderr
+    assert f"block size 8 is below {LANES}" in small.stderr
     plain = cli("run", two_tier_path, "--paths", 40, "-s", "jit")
     table = [line for line in small.stdout.splitlines() if "paths x" not in line]
     assert table == [line for line in plain.stdout.splitlines() if "paths x" not in line]

@@ -52,3 +52,13 @@ def test_a_missing_result_exits_1_like_a_missing_scenario(tmp_path, command):
     result = CliRunner().invoke(main, [command, str(tmp_path / "nope.zarr")])
     assert result.exit_code == 1
     assert result.output.strip() == f"Error: {tmp_path / 'nope.zarr'}: no such result"
+
+
+def test_block_size_help_states_the_kernels_group_of_paths():
+    """The CLI may not import the kernel (import-linter), so --block-size's help states
+    the kernel's lockstep group in words: this keeps the two in step."""
+    from resilience.kernels.simulate import LANES
+
+    out = CliRunner().invoke(main, ["run", "--help"], terminal_width=200).output
+    assert f"a multiple of {LANES} is fastest" in " ".join(out.split())
+    assert f"groups of {LANES})" in " ".join(out.split())

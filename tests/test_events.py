@@ -338,8 +338,9 @@ def test_events_compile_to_per_day_arrays():
     assert (net.event_node_cap[:, 1:] == 1.0).all()
     assert net.event_lane_extra[:, 2].tolist()[:7] == [0, 0, 0, 8, 8, 0, 0]
     assert net.event_lane_closed[:, 2].tolist()[:7] == [False] * 4 + [True] * 2 + [False]
-    assert plain.pipeline_len == 3 + 2 + 1  # fab->plant with its lane shock
-    assert net.pipeline_len == 1 + 8 + 1  # plant->dc with the scripted extra days
+    # ring rows per stock point (plant's fab part, dc's product): longest lead + 1
+    assert np.diff(plain.pos_pipe_ptr).tolist() == [3 + 2 + 1, 1 + 1]  # fab->plant's shock
+    assert np.diff(net.pos_pipe_ptr).tolist() == [3 + 2 + 1, 1 + 8 + 1]  # scripted days
     # the surge days draw from tables of their own: mean x 1.5^b x 2 for each surge mask b
     first = net.event_dc_table[:, 0]
     assert set(first[:10]) == set(first[15:]) == {0} and set(first[10:15]) == {2}

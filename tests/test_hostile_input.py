@@ -470,7 +470,7 @@ def test_a_long_chain_of_dcs_declared_downstream_first_infers_every_item():
 
 def test_pipeline_too_large_for_the_kernel_is_refused():
     """Lead times and lane shocks make the kernel's ring of pipeline days x stock points
-    x 32 paths per thread: 73,001 days x 101 stock points would be 1.9 GB a thread."""
+    x 64 paths per thread: 73,001 days x 101 stock points would be 3.8 GB a thread."""
     doc = _many_components_into_one_plant(100)
     for lane in doc["lanes"][:-1]:
         lane["lead_time_days"] = 36500
@@ -485,7 +485,7 @@ def test_pipeline_too_large_for_the_kernel_is_refused():
     }
     assert errors_of(doc) == [
         "lanes[0]: its 73000 days in transit (lane shocks included) make the simulation's "
-        "pipeline 73001 days x 101 stock points = 7373101 slots; the limit is 4194304 "
+        "pipeline 73001 days x 101 stock points = 7373101 slots; the limit is 2097152 "
         "(1 GiB a thread): shorten the lead time or the lane shocks' extra days, or split "
         "the network"
     ]

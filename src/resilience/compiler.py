@@ -117,7 +117,10 @@ class Network(NamedTuple):
 
     horizon: int
     backorder: bool
-    pipeline_len: int  # ring buffer length: longest possible lead time + 1
+    # pipeline rings: stock point p's arrivals of day t are in row
+    # pos_pipe_ptr[p] + t % (its ring length), one more than its longest possible lead time
+    # (so a large network's rings are a third of one network-wide ring, and fit the cache)
+    pos_pipe_ptr: np.ndarray  # [P+1]
     # nodes [N]
     node_kind: np.ndarray
     node_region: np.ndarray
@@ -145,6 +148,11 @@ class Network(NamedTuple):
     lane_lead_time: np.ndarray
     lane_capacity: np.ndarray
     lane_unit_cost: np.ndarray
+    # capacity left today is kept only for the C lanes it can limit (finite capacity, or
+    # closed by a scripted event); the rest share row C, which stays inf (inf - x = inf),
+    # so a large network with unlimited lanes does not walk an [A, W] array every day
+    capped_lane: np.ndarray  # [C] the lane of each row
+    lane_cap_row: np.ndarray  # [A] lane a's row (C: unlimited)
     lane_shock_ptr: np.ndarray  # [A+1] lane shocks covering lane a
     lane_shock_idx: np.ndarray  # [F]
     # DCs [D]
@@ -307,6 +315,7 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
     }
     events = scenario.events_of(strategy)
     fields.update(_event_fields(scenario, events, fields))
+    fields.update(_lane_capacity_rows(fields))
     fields.update(_trace_fields(scenario, events, fields))
     fields.update(_demand_variation_fields(scenario, events, fields))
     fields.update(_lead_time_fields(scenario))
@@ -318,6 +327,7 @@ def compile_strategy(scenario: Scenario, strategy: Strategy | str) -> CompiledSt
     policies = _policy_fields(scenario, strategy, sourcing, fields, stock.order_up_to)
     fields.update(_production_fields(scenario, strategy, sourcing, fields))
     fields.update(_quality_fields(scenario, strategy, sourcing, fields))
+    fields["pos_pipe_ptr"] = _pipeline_rings(fields)
     network = Network(
         horizon=int(scenario.horizon_days),
         backorder=scenario.demand_mode == "backorder",
@@ -489,7 +499,7 @@ def _policy_fields(
 
 
 def _lane_fields(scenario: Scenario) -> dict[str, Any]:
-    """Per-lane arrays [A], the lane shocks covering each, and the pipeline length."""
+    """Per-lane arrays [A] and the lane shocks covering each."""
     lshocks = scenario.lane_shocks
     lane_index = {lane.key: i for i, lane in enumerate(scenario.lanes)}
     node_index = {n.name: i for i, n in enumerate(scenario.nodes)}
@@ -502,15 +512,7 @@ def _lane_fields(scenario: Scenario) -> dict[str, Any]:
     lane_dst_pos = [
         pos_index.get((lane.destination, items[lane.source]), -1) for lane in scenario.lanes
     ]
-    longest = max(
-        (
-            lane.lead_time_days + sum(lshocks[k].extra_lead_time_days for k in covering[a])
-            for a, lane in enumerate(scenario.lanes)
-        ),
-        default=0,
-    )
     return {
-        "pipeline_len": int(longest) + 1,
         "lane_src_node": _i([node_index[lane.source] for lane in scenario.lanes]),
         "lane_dst_pos": _i(lane_dst_pos),
         "lane_lead_time": _i([lane.lead_time_days for lane in scenario.lanes]),
@@ -747,14 +749,6 @@ def _event_fields(scenario: Scenario, events: tuple[Event, ...], fields: dict) -
     out["event_node_cap"] = np.ascontiguousarray(cap)
     out["event_lane_extra"] = np.ascontiguousarray(extra)
     out["event_lane_closed"] = np.ascontiguousarray(closed)
-    if extra.shape[0]:
-        longest = int(fields["pipeline_len"]) - 1
-        random_extra = np.zeros(A, np.int64)
-        ptr, idx = fields["lane_shock_ptr"], fields["lane_shock_idx"]
-        for a in range(A):
-            random_extra[a] = sum(int(fields["lshock_extra"][k]) for k in idx[ptr[a] : ptr[a + 1]])
-        most = fields["lane_lead_time"] + random_extra + extra.max(axis=0)
-        out["pipeline_len"] = int(max(longest, int(most.max(initial=0)))) + 1
     out.update(_event_tables(scenario, events, fields, T, D))
     return out
 
@@ -813,6 +807,45 @@ def _event_tables(
     }
 
 
+def _lane_capacity_rows(fields: dict) -> dict[str, np.ndarray]:
+    """``capped_lane`` and ``lane_cap_row`` (see Network): the lanes whose capacity can
+    bind on some day, in lane order, each with a row; every other lane gets row C."""
+    closable = (
+        fields["event_lane_closed"].any(axis=0) if fields["event_lane_closed"].size else False
+    )
+    capped = np.flatnonzero(np.isfinite(fields["lane_capacity"]) | closable)
+    rows = np.full(len(fields["lane_capacity"]), len(capped), np.int64)
+    rows[capped] = np.arange(len(capped))
+    return {"capped_lane": _i(capped), "lane_cap_row": _i(rows)}
+
+
+def longest_lead_times(fields: dict) -> np.ndarray:
+    """[A] each lane's longest possible lead time: its longest value, every lane shock
+    covering it at once and the most extra days a scripted event gives it."""
+    longest = fields["lane_lead_time"].astype(np.int64)
+    ptr, idx, extra = fields["lane_shock_ptr"], fields["lane_shock_idx"], fields["lshock_extra"]
+    for a in range(len(longest)):
+        longest[a] += int(extra[idx[ptr[a] : ptr[a + 1]]].sum())
+    if fields["event_lane_extra"].shape[0]:
+        longest += fields["event_lane_extra"].max(axis=0)
+    return longest
+
+
+def _pipeline_rings(fields: dict) -> np.ndarray:
+    """``pos_pipe_ptr`` [P+1]: each stock point's ring is one row longer than the longest
+    lead time of anything shipped to it (its active lanes, its emergency source), so an
+    arrival never lands on a row still holding an earlier one; a stock point nothing is
+    shipped to gets one row, which stays empty (a push plant's finished goods, numbered
+    after the points pos_exp_lead covers)."""
+    longest = longest_lead_times(fields)
+    src_ptr, src_lane, exp_lead = fields["pos_src_ptr"], fields["src_lane"], fields["pos_exp_lead"]
+    rows = []
+    for p in range(len(fields["pos_node"])):
+        most = max((int(longest[a]) for a in src_lane[src_ptr[p] : src_ptr[p + 1]]), default=0)
+        rows.append(max(most, int(exp_lead[p]) if p < len(exp_lead) else 0) + 1)
+    return _ptr(rows)
+
+
 def _trace_fields(scenario: Scenario, events: tuple[Event, ...], fields: dict) -> dict[str, Any]:
     """What the kernel needs to trace a shortage to its disruption (docs/model.md, "Time
     to survive and shortage duration"): each dc's upstream nodes and lane shocks over the
@@ -830,12 +863,7 @@ def _trace_fields(scenario: Scenario, events: tuple[Event, ...], fields: dict) -
         )
     # a lane's weight: days from a source's shipment to the first day it can serve, with
     # every lane shock and the most scripted extra days on it
-    weight = np.maximum(fields["lane_lead_time"], 1).astype(np.int64)
-    for a in range(A):
-        lo, hi = fields["lane_shock_ptr"][a], fields["lane_shock_ptr"][a + 1]
-        weight[a] += sum(int(fields["lshock_extra"][k]) for k in fields["lane_shock_idx"][lo:hi])
-    if fields["event_lane_extra"].shape[0]:
-        weight += fields["event_lane_extra"].max(axis=0)
+    weight = longest_lead_times(fields) + (fields["lane_lead_time"] == 0)
     window = [0] * N  # the longest path of lane weights into each node
     for n in reversed(fields["processing_order"].tolist()):  # every source before its buyers
         window[n] = max(
@@ -1266,8 +1294,6 @@ def _quality_fields(
             pos_exp_premium=_f([e.unit_premium if e else 0.0 for e in chosen]),
         )
         out["has_expedite"] = True
-        longest = max(e.lead_time_days for e in chosen if e is not None)
-        out["pipeline_len"] = max(int(fields["pipeline_len"]), int(longest) + 1)
     else:  # [P] all the same (capacity 0: none), so the kernel loads them without a branch
         P = len(positions)
         out["has_expedite"] = False

@@ -39,8 +39,8 @@ block_size_option = click.option(
     type=click.IntRange(min=1),
     default=None,
     help=(
-        "Paths per kernel call (default 4096). Does not change results; a multiple of 32 "
-        "is fastest (the kernel runs paths in groups of 32)."
+        "Paths per kernel call (default 4096). Does not change results; a multiple of 64 "
+        "is fastest (the kernel runs paths in groups of 64)."
     ),
 )
 workers_option = click.option(

@@ -25,6 +25,7 @@ from resilience.compiler import Network
 from resilience.engine.blocks import BlockResult, kernel_ready, run_block
 from resilience.engine.plan import DEFAULT_BLOCK_SIZE, Task
 from resilience.errors import ExecutionError
+from resilience.kernels.simulate import LANES
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def default_threads() -> int:
 class Execution:
     """Where and how blocks of paths run; none of it changes a result bit.
 
-    block_size : paths per kernel call (default 4096; multiples of 32 are fastest).
+    block_size : paths per kernel call (default 4096; multiples of LANES, 64, are fastest).
     threads : threads of the local threaded scheduler (default: all cores).
     workers : a new local Dask cluster of this many worker processes.
     scheduler : the address of a running Dask scheduler.
@@ -212,8 +213,8 @@ def execute(
             progress.update(task.size)
 
 
-#: below this block size the kernel's lockstep groups of 32 paths run partly empty
-SMALL_BLOCK = 32
+#: below this block size the kernel's lockstep groups of paths run partly empty
+SMALL_BLOCK = LANES
 
 
 def run_prepared(run, sink, execution: Execution | None = None) -> None:

@@ -15,7 +15,8 @@ this file because numba's ``cache=True`` only notices changes to the cached func
 file: a step in another module could be edited under a stale cached driver.
 
 Shapes: N nodes, P stock points, A lanes, D DCs, R regions, RS region shocks, K lane
-shocks, M surges, H pipeline slots, T days, W = LANES paths of a group.
+shocks, M surges, R pipeline ring rows (Network.pos_pipe_ptr), T days, W = LANES paths
+of a group.
 
 Scripted events (docs/model.md, "Scripted events") arrive as per-day arrays of the
 Network, each of shape (0, ...) when the strategy has none of its kind: a step reads its
@@ -65,9 +66,11 @@ HIST_CHUNK = 128  # a multiple of LANES, so a chunk of paths is whole groups
 # number (fractional shares leave needs like 40.000000000004 units for 2 lots of 20)
 LOT_EPS = 1e-9
 # Paths simulated in lockstep. Each lane loop costs a fixed set-up (LLVM's run-time
-# alias checks), so longer rows amortise it: 8 lanes ran 1.8x, 32 lanes 3x faster than
-# one path at a time; 64 no faster than 32.
-LANES = 32
+# alias checks, the walk's loads and branches), so longer rows amortise it: 8 lanes ran
+# 1.8x, 32 lanes 3x faster than one path at a time; 64 lanes a further 13-30% on 16 to
+# 1,024 nodes and 7% on 2 (issue 16, interleaved; bit-identical), with each stock point's
+# pipeline ring cut to its own lead times so a large network's group still fits the cache.
+LANES = 64
 UNIT_EPS = 1e-9
 FILL_FIXED_POINT = 4294967296.0  # 2**32; why these values: resilience.compiler
 ON_HAND_FIXED_POINT = 256.0
@@ -100,7 +103,8 @@ class State(NamedTuple):
     on_hand: np.ndarray  # [P, W]
     in_transit: np.ndarray  # [P, W]
     backlog: np.ndarray  # [P, W]
-    pipe: np.ndarray  # [H, P, W] arrivals by day slot (day % H)
+    pipe: np.ndarray  # [R, W] arrivals by day, in each stock point's ring (_turn_rings)
+    ring: np.ndarray  # int64 [3, P] each stock point's ring: today's row, first row, end
     # disruption spells, for tracing a shortage to its cause: [0] the first day of the
     # latest spell (days in a row active / impaired), [1] its last day so far
     node_spell: np.ndarray  # int32 [2, N, W] avail < 1 (int32: twice the lanes a vector)
@@ -144,7 +148,7 @@ class Day(NamedTuple):
     avail: np.ndarray  # [N, W] own_up x region factor
     cap_left: np.ndarray  # [N, W] outflow the node may still send today
     region_factor: np.ndarray  # [R, W]
-    lane_left: np.ndarray  # [A, W] lane capacity left today
+    lane_left: np.ndarray  # [C + 1, W] capacity left today (Network.lane_cap_row)
     impaired: np.ndarray  # bool [W] some node has avail < 1
     failed: np.ndarray  # bool [W] the node being updated failed today
     stockout: np.ndarray  # bool [W]
@@ -303,7 +307,6 @@ def simulate_paths(
     # _deliver loop over the sources themselves; and a tuple passed to a function that is
     # not inlined is refcounted on every call (measured 5x slower on a 2-node network).
     T = net.horizon
-    H = net.pipeline_len
     B = on_hand_hist.shape[1]
     watch_day = net.watch_day
     keys = _new_keys(net)
@@ -312,7 +315,7 @@ def simulate_paths(
     # Histogram bins are recorded per path and added to the [T, bins] histograms a chunk
     # of paths at a time: updating the histograms every day walks ~1 MB per path and
     # thrashes the L2 cache (measured 1.8x slower); so does adding them every group (a
-    # walk over both histograms per 32 paths; 128 paths a walk). [T, HIST_CHUNK]: a
+    # walk over both histograms per group; 128 paths a walk). [T, HIST_CHUNK]: a
     # day's lanes are contiguous, so _record_day's lane loop stores them as vectors;
     # int32, so the two fit in the L2 cache beside the histograms.
     fill_bins = np.zeros((T, HIST_CHUNK), np.int32)
@@ -336,17 +339,18 @@ def simulate_paths(
             _track_spells(state.su_active, state.su_spell, t)
             _update_quality_chains(net, quality, t)
             # 2. receive; 3. serve, then measure on hand and backlog; 4. order and ship
-            _inspect_arrivals(net, state, quality, t % H)
-            _receive(state, totals, t % H)
-            _receive_quality(net, day, state, totals, quality, t % H)
+            _turn_rings(state)
+            _inspect_arrivals(net, state, quality)
+            _receive(state, totals)
+            _receive_quality(net, day, state, totals, quality)
             _serve_demand(net, keys, state, day, totals, t)
             _measure_stock(net, state, day, totals)
             _measure_service(day, totals, t)
             _trace_shortage(net, state, day, totals, t, t >= watch_day)
             _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on_hand_sum)
             _produce(net, state, day, orders, totals, t)
-            _order_and_ship(net, keys, state, day, orders, totals, quality, t % H, t)
-            _expedite(net, state, day, orders, totals, quality, t % H)
+            _order_and_ship(net, keys, state, day, orders, totals, quality, t)
+            _expedite(net, state, day, orders, totals, quality, t)
         _reduce_group(net, state, totals, g, n_real, path_out, node_out)
         _reduce_quality(quality, g, n_real, path_out)
         _summarise_nodes(totals, n_real, T, node_hi, node_hist, node_sum, node_shortage)
@@ -383,7 +387,7 @@ def _new_day(net):
         np.ones((N, W)),
         np.zeros((N, W)),
         np.ones((net.n_regions, W)),
-        np.zeros((net.lane_src_node.shape[0], W)),
+        np.full((net.capped_lane.shape[0] + 1, W), np.inf),
         np.zeros(W, np.bool_),
         np.zeros(W, np.bool_),
         np.zeros(W, np.bool_),
@@ -465,11 +469,25 @@ def _initial_state(net):
         on_hand,
         np.zeros((P, W)),
         np.zeros((P, W)),
-        np.zeros((net.pipeline_len, P, W)),
+        np.zeros((net.pos_pipe_ptr[P], W)),
+        _new_rings(net),
         _no_spells(N),
         _no_spells(net.lshock_start.shape[0]),
         _no_spells(net.surge_start.shape[0]),
     )
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _new_rings(net):
+    """Each stock point's ring (Network.pos_pipe_ptr) with its row of day -1, the last."""
+    pos_pipe_ptr = net.pos_pipe_ptr
+    P = pos_pipe_ptr.shape[0] - 1
+    ring = np.empty((3, P), np.int64)
+    for p in range(P):
+        ring[0, p] = pos_pipe_ptr[p + 1] - 1
+        ring[1, p] = pos_pipe_ptr[p]
+        ring[2, p] = pos_pipe_ptr[p + 1]
+    return ring
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -674,19 +692,41 @@ def _update_chains(active, keys, start_p, end_p, t):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _receive(state, totals, slot):
-    """Put today's pipeline slot on hand (adding an empty slot changes nothing)."""
+def _receive(state, totals):
+    """Put today's pipeline rows on hand (adding an empty row changes nothing)."""
+    ring = state.ring
     pipe = state.pipe
     on_hand = state.on_hand
     in_transit = state.in_transit
     received_total = totals.received
     for p in range(on_hand.shape[0]):
+        row = ring[0, p]
         for w in range(LANES):
-            arriving = pipe[slot, p, w]
+            arriving = pipe[row, w]
             on_hand[p, w] += arriving
             in_transit[p, w] -= arriving
             received_total[w] += arriving
-            pipe[slot, p, w] = 0.0
+            pipe[row, w] = 0.0
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _turn_rings(state):
+    """Step 2 first: move each stock point's ring on to today's row. A counter, not
+    day % length: no division in the day loop."""
+    ring = state.ring
+    for p in range(ring.shape[1]):
+        row = ring[0, p] + 1
+        ring[0, p] = ring[1, p] if row == ring[2, p] else row
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _ring_ahead(today, first, end, lead):
+    """The row of a ring [first, end) whose row of today is ``today`` that receives a
+    shipment ``lead`` days from now (a ring is longer than any lead time to its stock
+    point, so no two days in flight share a row). Takes scalars: an array argument of a
+    step inlined inside a branch kept numba's refcount pruning off the day loop."""
+    row = today + lead
+    return row - (end - first) if row >= end else row
 
 
 # ----------------------------------------------------------------------------- 3. serve
@@ -1061,14 +1101,15 @@ def _produce(net, state, day, orders, totals, t):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _order_and_ship(net, keys, state, day, orders, totals, quality, slot, t):
-    """Replenish every stock point, nodes in processing order (each before the nodes
-    that supply it) and a node's stock points in BOM order; ``slot`` is today's pipeline
-    slot. A lane a scripted event closes today has no capacity."""
+def _order_and_ship(net, keys, state, day, orders, totals, quality, t):
+    """Replenish every stock point on day t, nodes in processing order (each before the
+    nodes that supply it) and a node's stock points in BOM order. A lane a scripted event
+    closes today has no capacity."""
     processing_order = net.processing_order
     node_pos_ptr = net.node_pos_ptr
     pos_order_up_to = net.pos_order_up_to
     lane_capacity = net.lane_capacity
+    capped_lane = net.capped_lane
     event_lane_closed = net.event_lane_closed
     lane_events = event_lane_closed.shape[0] > 0
     policies = net.pol_kind.shape[0] > 0
@@ -1077,15 +1118,16 @@ def _order_and_ship(net, keys, state, day, orders, totals, quality, slot, t):
     backlog = state.backlog
     lane_left = day.lane_left
     order = orders.order
-    for a in range(lane_capacity.shape[0]):
+    for r in range(capped_lane.shape[0]):
+        a = capped_lane[r]
         capacity = 0.0 if lane_events and event_lane_closed[t, a] else lane_capacity[a]
         for w in range(LANES):
-            lane_left[a, w] = capacity
+            lane_left[r, w] = capacity
     n_nodes = processing_order.shape[0]
     for idx in range(n_nodes):
         n = processing_order[idx]
         if idx + 1 < n_nodes:
-            _prefetch_stock_points(net, state, processing_order[idx + 1], slot)
+            _prefetch_stock_points(net, state, processing_order[idx + 1])
         for p in range(node_pos_ptr[n], node_pos_ptr[n + 1]):
             S = pos_order_up_to[p]
             orders_any = False
@@ -1098,16 +1140,16 @@ def _order_and_ship(net, keys, state, day, orders, totals, quality, slot, t):
                 _source_limits(net, p, state, day, orders)
                 _allocate(net, p, orders)
                 _take(net, p, state, day, orders, totals)
-                _deliver(net, keys, p, state, orders, totals, slot, t)
-                _ship_defects(net, keys, p, state, orders, totals, quality, slot, t)
+                _deliver(net, keys, p, state, orders, totals, t)
+                _ship_defects(net, keys, p, state, orders, totals, quality, t)
                 if policies:
                     _count_order(net, p, orders, totals)
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _prefetch_stock_points(net, state, n, slot):
+def _prefetch_stock_points(net, state, n):
     """Prefetch the rows that replenishing node n's stock points writes: their on hand,
-    in transit and backlog, and the pipeline slot of their first source's lead time. In a
+    in transit and backlog, and the pipeline row of their first source's lead time. In a
     large network these rows are scattered over megabytes and the stock points are visited
     in processing order, not in memory order: without the hint, writing a shipment into
     the pipeline waited on memory (a fifth of a 1,024-node kernel). A hint only: it
@@ -1119,16 +1161,15 @@ def _prefetch_stock_points(net, state, n, slot):
     on_hand = state.on_hand
     in_transit = state.in_transit
     backlog = state.backlog
+    ring = state.ring
     pipe = state.pipe
-    H = pipe.shape[0]
-    P = on_hand.shape[0]
     for p in range(node_pos_ptr[n], node_pos_ptr[n + 1]):
         _prefetch_row(on_hand, p * LANES)
         _prefetch_row(in_transit, p * LANES)
         _prefetch_row(backlog, p * LANES)
-        if H > 0 and pos_src_ptr[p + 1] > pos_src_ptr[p]:
+        if pos_src_ptr[p + 1] > pos_src_ptr[p]:
             lead = lane_lead_time[src_lane[pos_src_ptr[p]]]
-            _prefetch_row(pipe, (((slot + lead) % H) * P + p) * LANES)
+            _prefetch_row(pipe, _ring_ahead(ring[0, p], ring[1, p], ring[2, p], lead) * LANES)
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -1151,6 +1192,7 @@ def _source_limits(net, p, state, day, orders):
     avail = day.avail
     cap_left = day.cap_left
     lane_left = day.lane_left
+    lane_cap_row = net.lane_cap_row
     order = orders.order
     up_share = orders.up_share
     material = orders.material
@@ -1161,6 +1203,7 @@ def _source_limits(net, p, state, day, orders):
     for s in range(pos_src_ptr[p + 1] - s0):
         lane = src_lane[s0 + s]
         src = lane_src_node[lane]
+        row = lane_cap_row[lane]
         share = src_share[s0 + s]
         capacity = node_capacity[src]
         kind = node_kind[src]
@@ -1180,7 +1223,7 @@ def _source_limits(net, p, state, day, orders):
             a = avail[src, w]
             most_asked = order[w] if failover else share * order[w]
             lim = _min(
-                _min(_outflow_limit(cap_left[src, w], a, capacity, most_asked), lane_left[lane, w]),
+                _min(_outflow_limit(cap_left[src, w], a, capacity, most_asked), lane_left[row, w]),
                 material[w],
             )
             limit[s, w] = lim if a > 0.0 else 0.0
@@ -1238,6 +1281,7 @@ def _take(net, p, state, day, orders, totals):
     on_hand = state.on_hand
     cap_left = day.cap_left
     lane_left = day.lane_left
+    lane_cap_row = net.lane_cap_row
     ship = orders.ship
     purchase = totals.purchase
     shipped_total = totals.shipped
@@ -1246,11 +1290,12 @@ def _take(net, p, state, day, orders, totals):
     for s in range(pos_src_ptr[p + 1] - s0):
         lane = src_lane[s0 + s]
         src = lane_src_node[lane]
+        row = lane_cap_row[lane]
         unit_cost = lane_unit_cost[lane]
         for w in range(LANES):
             x = ship[s, w]
             cap_left[src, w] -= x
-            lane_left[lane, w] -= x
+            lane_left[row, w] -= x
             purchase[w] += x * unit_cost
             shipped_total[w] += x
         kind = node_kind[src]
@@ -1270,7 +1315,7 @@ def _take(net, p, state, day, orders, totals):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _deliver(net, keys, p, state, orders, totals, slot, t):
+def _deliver(net, keys, p, state, orders, totals, t):
     """Put the shipments orders.ship [s, W] to stock point p in the pipeline, at the
     lane's lead time plus the extra days of its active lane shocks and of today's
     scripted lane events, fixed on the ship day; lead 0 goes on hand at once (every node
@@ -1288,7 +1333,7 @@ def _deliver(net, keys, p, state, orders, totals, slot, t):
     lane_lt_cdf = net.lane_lt_cdf
     lane_lt_delta = net.lane_lt_delta
     lead_keys = keys.lead
-    H = net.pipeline_len
+    ring = state.ring
     ls_active = state.ls_active
     on_hand = state.on_hand
     in_transit = state.in_transit
@@ -1296,6 +1341,9 @@ def _deliver(net, keys, p, state, orders, totals, slot, t):
     lead = orders.lead
     ship = orders.ship
     received_total = totals.received
+    today = ring[0, p]
+    first = ring[1, p]
+    end = ring[2, p]
     s0 = pos_src_ptr[p]
     for s in range(pos_src_ptr[p + 1] - s0):
         lane = src_lane[s0 + s]
@@ -1318,9 +1366,9 @@ def _deliver(net, keys, p, state, orders, totals, slot, t):
                 on_hand[p, w] += ship[s, w]
                 received_total[w] += ship[s, w]
         elif same_lead:
-            arrival = (slot + lead[0]) % H
+            arrival = _ring_ahead(today, first, end, lead[0])
             for w in range(LANES):
-                pipe[arrival, p, w] += ship[s, w]
+                pipe[arrival, w] += ship[s, w]
                 in_transit[p, w] += ship[s, w]
         else:  # a lane shock hits some paths of the group only
             for w in range(LANES):
@@ -1329,7 +1377,7 @@ def _deliver(net, keys, p, state, orders, totals, slot, t):
                     on_hand[p, w] += x
                     received_total[w] += x
                 else:
-                    pipe[(slot + lead[w]) % H, p, w] += x
+                    pipe[_ring_ahead(today, first, end, lead[w]), w] += x
                     in_transit[p, w] += x
 
 
@@ -1452,8 +1500,8 @@ class Quality(NamedTuple):
     line_stop: np.ndarray  # bool [N', W] the plant's line is stopped today
     jid_in: np.ndarray  # [N', W] units received at the plant since its last check
     jid_bad: np.ndarray  # [N', W] defective units among them
-    bad_pipe: np.ndarray  # [H', P, W] defective units among each pipeline slot's arrivals
-    scrap_pipe: np.ndarray  # [H', P, W] their scrap cost
+    bad_pipe: np.ndarray  # [R', W] defective units among each pipeline row's arrivals
+    scrap_pipe: np.ndarray  # [R', W] their scrap cost (R' = 0 without defects)
     expedited: np.ndarray  # [W] (the [W] rows: sums over days)
     expedite_cost: np.ndarray
     defective: np.ndarray
@@ -1468,8 +1516,7 @@ def _new_quality(net):
     A = net.lane_defect.shape[0]
     E = net.defect_fraction.shape[0]
     NJ = net.node_jidoka_threshold.shape[0]
-    H = net.pipeline_len if A > 0 else 0
-    P = net.pos_node.shape[0]
+    R = net.pos_pipe_ptr[-1] if A > 0 else 0
     return Quality(
         np.zeros((A, W), np.uint64),
         np.zeros((E, W), np.uint64),
@@ -1478,8 +1525,8 @@ def _new_quality(net):
         np.zeros((NJ, W), np.bool_),
         np.zeros((NJ, W)),
         np.zeros((NJ, W)),
-        np.zeros((H, P, W)),
-        np.zeros((H, P, W)),
+        np.zeros((R, W)),
+        np.zeros((R, W)),
         np.zeros(W),
         np.zeros(W),
         np.zeros(W),
@@ -1546,12 +1593,13 @@ def _update_quality_chains(net, quality, t):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _inspect_arrivals(net, state, quality, slot):
+def _inspect_arrivals(net, state, quality):
     """Step 2, before _receive: each jidoka plant counts today's arrivals at its component
     stock points and the defective units among them (its check follows _receive)."""
     jid_in = quality.jid_in
     node_jidoka_threshold = net.node_jidoka_threshold
     node_pos_ptr = net.node_pos_ptr
+    ring = state.ring
     pipe = state.pipe
     bad_pipe = quality.bad_pipe
     jid_bad = quality.jid_bad
@@ -1560,15 +1608,16 @@ def _inspect_arrivals(net, state, quality, slot):
         if node_jidoka_threshold[n] == np.inf:
             continue
         for p in range(node_pos_ptr[n], node_pos_ptr[n + 1]):
+            row = ring[0, p]
             for w in range(LANES):
-                jid_in[n, w] += pipe[slot, p, w]
+                jid_in[n, w] += pipe[row, w]
             if defects:
                 for w in range(LANES):
-                    jid_bad[n, w] += bad_pipe[slot, p, w]
+                    jid_bad[n, w] += bad_pipe[row, w]
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _receive_quality(net, day, state, totals, quality, slot):
+def _receive_quality(net, day, state, totals, quality):
     """Step 2, after _receive: scrap the defective part of today's arrivals (found at
     receipt, they never enter stock); then each jidoka plant compares the defect fraction
     of what it received since its last check with its threshold: above it, the line
@@ -1586,15 +1635,17 @@ def _receive_quality(net, day, state, totals, quality, slot):
     line_stop_days = quality.line_stop_days
     avail = day.avail
     cap_left = day.cap_left
-    for p in range(bad_pipe.shape[1] if bad_pipe.shape[0] > 0 else 0):
+    ring = state.ring
+    for p in range(on_hand.shape[0] if bad_pipe.shape[0] > 0 else 0):
+        row = ring[0, p]
         for w in range(LANES):
-            bad = bad_pipe[slot, p, w]
+            bad = bad_pipe[row, w]
             on_hand[p, w] -= bad
             defective[w] += bad
             consumed_total[w] += bad
-            scrap_cost[w] += scrap_pipe[slot, p, w]
-            bad_pipe[slot, p, w] = 0.0
-            scrap_pipe[slot, p, w] = 0.0
+            scrap_cost[w] += scrap_pipe[row, w]
+            bad_pipe[row, w] = 0.0
+            scrap_pipe[row, w] = 0.0
     for n in range(line_stop.shape[0]):
         threshold = node_jidoka_threshold[n]
         if threshold == np.inf:
@@ -1643,7 +1694,7 @@ def _binomial(n, f, chunk, key, t, T):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _ship_defects(net, keys, p, state, orders, totals, quality, slot, t):
+def _ship_defects(net, keys, p, state, orders, totals, quality, t):
     """Step 4, after _deliver of stock point p: the defective part of each source's
     shipment, on the shipment's arrival day (found at receipt): a fixed fraction of it,
     or Binomial(whole units, fraction) plus the fraction of the fractional unit; the
@@ -1668,7 +1719,7 @@ def _ship_defects(net, keys, p, state, orders, totals, quality, slot, t):
     defect_chunk = net.defect_chunk
     defect_inc_chunk = net.defect_inc_chunk
     defect_scrap_cost = net.defect_scrap_cost
-    H = net.pipeline_len
+    ring = state.ring
     T = net.horizon
     ls_active = state.ls_active
     on_hand = state.on_hand
@@ -1740,13 +1791,13 @@ def _ship_defects(net, keys, p, state, orders, totals, quality, slot, t):
                     jid_in[n, w] += x
                     jid_bad[n, w] += bad
             else:
-                arrival = (slot + lead[w]) % H
-                bad_pipe[arrival, p, w] += bad
-                scrap_pipe[arrival, p, w] += bad * scrap
+                arrival = _ring_ahead(ring[0, p], ring[1, p], ring[2, p], lead[w])
+                bad_pipe[arrival, w] += bad
+                scrap_pipe[arrival, w] += bad * scrap
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _expedite(net, state, day, orders, totals, quality, slot):
+def _expedite(net, state, day, orders, totals, quality, t):
     """Step 4, after every stock point's regular shipments (nothing changes a stock
     point's inventory position after its own turn in _order_and_ship, so this is the IP
     right after them): in processing order, a stock point whose IP is below its trigger,
@@ -1769,7 +1820,7 @@ def _expedite(net, state, day, orders, totals, quality, slot):
     pos_order_up_to = net.pos_order_up_to
     pos_jidoka = net.pos_jidoka
     has_expedite = net.has_expedite
-    H = net.pipeline_len
+    ring = state.ring
     on_hand = state.on_hand
     in_transit = state.in_transit
     backlog = state.backlog
@@ -1793,7 +1844,7 @@ def _expedite(net, state, day, orders, totals, quality, slot):
             S = pos_order_up_to[p]
             # what a jidoka plant receives at once is counted at its next check
             jidoka = exp_lead == 0 and pos_jidoka[p]
-            arrival = (slot + exp_lead) % H
+            arrival = _ring_ahead(ring[0, p], ring[1, p], ring[2, p], exp_lead)
             active = capacity > 0.0
             s0 = pos_src_ptr[p]
             up_share[:] = 0.0
@@ -1813,7 +1864,7 @@ def _expedite(net, state, day, orders, totals, quality, slot):
                     if jidoka:
                         jid_in[pos_node[p], w] += x
                 else:
-                    pipe[arrival, p, w] += x
+                    pipe[arrival, w] += x
                     in_transit[p, w] += x
                 shipped_total[w] += x
                 expedited[w] += x

@@ -54,11 +54,12 @@ MAX_POISSON_TABLE = 10**6
 #: Entries of every Poisson table of one network together (576 MB with the guide tables).
 MAX_POISSON_ENTRIES = 8 * 10**6
 #: Longest pipeline: a lane's lead time plus the extra days of every lane shock on it
-#: (all may be active at once). The kernel keeps a ring of this many days per stock point.
+#: (all may be active at once). The kernel keeps a ring of up to this many days per stock
+#: point (each stock point's own longest lead time + 1).
 MAX_PIPELINE_DAYS = 2 * MAX_HORIZON_DAYS
-#: Pipeline days x stock points: the kernel's ring buffer holds that many float64 for
-#: each of 32 paths in lockstep per thread, 1 GiB at this limit.
-MAX_PIPELINE_CELLS = 2**22
+#: Pipeline days x stock points: at most that many float64 in the kernel's rings for
+#: each of 64 paths in lockstep per thread, 1 GiB at this limit.
+MAX_PIPELINE_CELLS = 2**21
 
 # Node names end up in lane keys "a->b" and in places, so keep them plain.
 _NODE_NAME = re.compile(r"^[\w.\-]+$")

@@ -67,9 +67,9 @@ HIST_CHUNK = 128  # a multiple of LANES, so a chunk of paths is whole groups
 LOT_EPS = 1e-9
 # Paths simulated in lockstep. Each lane loop costs a fixed set-up (LLVM's run-time
 # alias checks, the walk's loads and branches), so longer rows amortise it: 8 lanes ran
-# 1.8x, 32 lanes 3x faster than one path at a time; 64 lanes a further 13-30% on 16 to
-# 1,024 nodes and 7% on 2 (issue 16, interleaved; bit-identical), with each stock point's
-# pipeline ring cut to its own lead times so a large network's group still fits the cache.
+# 1.8x, 32 lanes 3x faster than one path at a time; 64 lanes a further 11-28% on 16 to
+# 1,024 nodes and 6% on 2 (issue 16, interleaved, bit-identical; 128 lanes were slower on
+# 1,024 nodes), with each stock point's pipeline ring cut to its own lead times.
 LANES = 64
 UNIT_EPS = 1e-9
 FILL_FIXED_POINT = 4294967296.0  # 2**32; why these values: resilience.compiler

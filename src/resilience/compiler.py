@@ -119,7 +119,7 @@ class Network(NamedTuple):
     backorder: bool
     # pipeline rings: stock point p's arrivals of day t are in row
     # pos_pipe_ptr[p] + t % (its ring length), one more than its longest possible lead time
-    # (so a large network's rings are a third of one network-wide ring, and fit the cache)
+    # (on the generated 1,024-node network a third of one network-wide ring)
     pos_pipe_ptr: np.ndarray  # [P+1]
     # nodes [N]
     node_kind: np.ndarray
@@ -810,16 +810,14 @@ def _event_tables(
 def _lane_capacity_rows(fields: dict) -> dict[str, np.ndarray]:
     """``capped_lane`` and ``lane_cap_row`` (see Network): the lanes whose capacity can
     bind on some day, in lane order, each with a row; every other lane gets row C."""
-    closable = (
-        fields["event_lane_closed"].any(axis=0) if fields["event_lane_closed"].size else False
-    )
+    closable = fields["event_lane_closed"].any(axis=0)  # [0, A] without events: all False
     capped = np.flatnonzero(np.isfinite(fields["lane_capacity"]) | closable)
     rows = np.full(len(fields["lane_capacity"]), len(capped), np.int64)
     rows[capped] = np.arange(len(capped))
     return {"capped_lane": _i(capped), "lane_cap_row": _i(rows)}
 
 
-def longest_lead_times(fields: dict) -> np.ndarray:
+def _longest_lead_times(fields: dict) -> np.ndarray:
     """[A] each lane's longest possible lead time: its longest value, every lane shock
     covering it at once and the most extra days a scripted event gives it."""
     longest = fields["lane_lead_time"].astype(np.int64)
@@ -837,7 +835,7 @@ def _pipeline_rings(fields: dict) -> np.ndarray:
     arrival never lands on a row still holding an earlier one; a stock point nothing is
     shipped to gets one row, which stays empty (a push plant's finished goods, numbered
     after the points pos_exp_lead covers)."""
-    longest = longest_lead_times(fields)
+    longest = _longest_lead_times(fields)
     src_ptr, src_lane, exp_lead = fields["pos_src_ptr"], fields["src_lane"], fields["pos_exp_lead"]
     rows = []
     for p in range(len(fields["pos_node"])):
@@ -863,7 +861,7 @@ def _trace_fields(scenario: Scenario, events: tuple[Event, ...], fields: dict) -
         )
     # a lane's weight: days from a source's shipment to the first day it can serve, with
     # every lane shock and the most scripted extra days on it
-    weight = longest_lead_times(fields) + (fields["lane_lead_time"] == 0)
+    weight = _longest_lead_times(fields) + (fields["lane_lead_time"] == 0)
     window = [0] * N  # the longest path of lane weights into each node
     for n in reversed(fields["processing_order"].tolist()):  # every source before its buyers
         window[n] = max(

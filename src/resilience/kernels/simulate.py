@@ -15,8 +15,8 @@ this file because numba's ``cache=True`` only notices changes to the cached func
 file: a step in another module could be edited under a stale cached driver.
 
 Shapes: N nodes, P stock points, A lanes, D DCs, R regions, RS region shocks, K lane
-shocks, M surges, R pipeline ring rows (Network.pos_pipe_ptr), T days, W = LANES paths
-of a group.
+shocks, M surges, H pipeline rows (every stock point's ring, Network.pos_pipe_ptr), T
+days, W = LANES paths of a group.
 
 Scripted events (docs/model.md, "Scripted events") arrive as per-day arrays of the
 Network, each of shape (0, ...) when the strategy has none of its kind: a step reads its
@@ -103,8 +103,12 @@ class State(NamedTuple):
     on_hand: np.ndarray  # [P, W]
     in_transit: np.ndarray  # [P, W]
     backlog: np.ndarray  # [P, W]
-    pipe: np.ndarray  # [R, W] arrivals by day, in each stock point's ring (_turn_rings)
-    ring: np.ndarray  # int64 [3, P] each stock point's ring: today's row, first row, end
+    pipe: np.ndarray  # [H, W] arrivals by day, in each stock point's ring (_turn_rings)
+    # int64 [3, P] each stock point's ring: today's row, first row, end. The bounds copy
+    # Network.pos_pipe_ptr: steps reading that array instead ran the 2-node problem 3.3x
+    # slower (issue 16; refcount operations back in the day loop, which binding was
+    # not found), with these rows no slower than one network-wide ring
+    ring: np.ndarray
     # disruption spells, for tracing a shortage to its cause: [0] the first day of the
     # latest spell (days in a row active / impaired), [1] its last day so far
     node_spell: np.ndarray  # int32 [2, N, W] avail < 1 (int32: twice the lanes a vector)
@@ -723,8 +727,7 @@ def _turn_rings(state):
 def _ring_ahead(today, first, end, lead):
     """The row of a ring [first, end) whose row of today is ``today`` that receives a
     shipment ``lead`` days from now (a ring is longer than any lead time to its stock
-    point, so no two days in flight share a row). Takes scalars: an array argument of a
-    step inlined inside a branch kept numba's refcount pruning off the day loop."""
+    point, so no two days in flight share a row)."""
     row = today + lead
     return row - (end - first) if row >= end else row
 
@@ -1500,8 +1503,8 @@ class Quality(NamedTuple):
     line_stop: np.ndarray  # bool [N', W] the plant's line is stopped today
     jid_in: np.ndarray  # [N', W] units received at the plant since its last check
     jid_bad: np.ndarray  # [N', W] defective units among them
-    bad_pipe: np.ndarray  # [R', W] defective units among each pipeline row's arrivals
-    scrap_pipe: np.ndarray  # [R', W] their scrap cost (R' = 0 without defects)
+    bad_pipe: np.ndarray  # [H', W] defective units among each pipeline row's arrivals
+    scrap_pipe: np.ndarray  # [H', W] their scrap cost (H' = 0 without defects)
     expedited: np.ndarray  # [W] (the [W] rows: sums over days)
     expedite_cost: np.ndarray
     defective: np.ndarray
@@ -1516,7 +1519,7 @@ def _new_quality(net):
     A = net.lane_defect.shape[0]
     E = net.defect_fraction.shape[0]
     NJ = net.node_jidoka_threshold.shape[0]
-    R = net.pos_pipe_ptr[-1] if A > 0 else 0
+    H = net.pos_pipe_ptr[-1] if A > 0 else 0
     return Quality(
         np.zeros((A, W), np.uint64),
         np.zeros((E, W), np.uint64),
@@ -1525,8 +1528,8 @@ def _new_quality(net):
         np.zeros((NJ, W), np.bool_),
         np.zeros((NJ, W)),
         np.zeros((NJ, W)),
-        np.zeros((R, W)),
-        np.zeros((R, W)),
+        np.zeros((H, W)),
+        np.zeros((H, W)),
         np.zeros(W),
         np.zeros(W),
         np.zeros(W),

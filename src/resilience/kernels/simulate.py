@@ -1018,9 +1018,9 @@ def _record_day(net, day, t, g, n_real, fill_bins, on_hand_bins, B, fill_sum, on
     """Day t of the real paths of group ``g`` (block-relative index of its first path)
     into the histogram bins [T, HIST_CHUNK] (B on-hand bins) and the fixed-point daily
     sums [T]. One lane loop with the day's sums in local integers (int64 sums are the
-    same in any order). LLVM does not vectorize it (its remarks: the guarded int()
-    conversions), but removing the whole step saved nothing measurable on the 2-node
-    problem (issue 16), so it stays one plain loop."""
+    same in any order). LLVM does not vectorize it (its remarks: an early exit with
+    reductions, and calls at the int() conversions), but removing the whole step saved
+    nothing measurable on the 2-node problem (issue 16), so it stays one plain loop."""
     on_hand_max = net.on_hand_max
     day_demand = day.demand
     day_filled = day.filled
